@@ -1,0 +1,81 @@
+"""Maintainer tooling: keep every lesson's generated parts (setup cell, Colab badge, release
+metadata) in sync with `nb_helpers.release`. `python -m nb_helpers.authoring` rewrites
+solutions/*/*.ipynb in place; tests fail when a notebook is out of sync."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from . import __version__
+from .release import INSTALL_SPEC_ENV, colab_url, install_spec
+
+BADGE_RE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)")
+COMMON_IMPORTS = """\
+import math
+import numpy as np
+import torch
+from torch import nn
+import torch.nn.functional as F
+import matplotlib.pyplot as plt
+from nb_helpers import checks"""
+
+
+def setup_cell_source() -> str:
+    """The first code cell of every lesson (locked; also run by the grader before solution cells)."""
+    return f'''\
+# Setup: run this cell first. In Colab it installs the course package (never torch, numpy or ipywidgets).
+import os, sys
+NB_HELPERS_RELEASE = "{__version__}"
+if "google.colab" in sys.modules:
+    import subprocess
+    _spec = os.environ.get("{INSTALL_SPEC_ENV}", "{install_spec()}")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", _spec], check=True)
+try:
+    from nb_helpers.env import prepare_lesson
+except ImportError:
+    raise ImportError(
+        "The course package `nb_helpers` is missing from this kernel (or older than " + NB_HELPERS_RELEASE + "). "
+        "From the course folder run `make lab`, or `pip install -e .` in this kernel's environment."
+    ) from None
+{COMMON_IMPORTS}
+device = prepare_lesson(NB_HELPERS_RELEASE)'''
+
+
+def badge_markdown(lesson_id: str) -> str:
+    url = colab_url(f"notebooks/{lesson_id}/{lesson_id}.ipynb")
+    return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url})"
+
+
+def sync_notebook(path: Path) -> bool:
+    """Rewrite the generated parts of one solution notebook; True when something changed."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    lesson_id = path.parent.name
+    before = nbformat.writes(nb)
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("grade_id") == "setup":
+            cell.source = setup_cell_source()
+        elif cell.cell_type == "markdown" and BADGE_RE.search(cell.source):
+            cell.source = BADGE_RE.sub(badge_markdown(lesson_id), cell.source)
+    nb.metadata["nb_helpers"] = {"version": __version__, "lesson": lesson_id}
+    after = nbformat.writes(nb)
+    if after != before:
+        path.write_text(after + ("" if after.endswith("\n") else "\n"))
+        return True
+    return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    root = Path(argv[0] if argv else ".")
+    changed = [p for p in sorted(root.glob("solutions/*/*.ipynb")) if sync_notebook(p)]
+    for p in changed:
+        print(f"updated {p}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

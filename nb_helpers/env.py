@@ -1,0 +1,70 @@
+"""What a lesson's setup cell calls: reproducible, single-threaded, device-aware notebooks."""
+
+from __future__ import annotations
+
+import os
+import random
+import warnings
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+
+#: True while nbgrader executes the notebook (autograde / validate): lessons may skip slow demos.
+GRADING = bool(os.environ.get("NBGRADER_EXECUTION"))
+
+_thread_limits: Any = None
+
+
+def seed_everything(seed: int = 0) -> None:
+    """Seed Python's `random`, NumPy's global RNG and torch (all devices)."""
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def pick_device() -> "Any":
+    """CUDA when a GPU is present, else the CPU."""
+    import torch
+
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _version_tuple(v: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in v.split("+")[0].split(".")[:3] if p.isdigit())
+
+
+def prepare_lesson(released_with: str, seed: int = 0, quiet: bool = False) -> Any:
+    """Seed, limit torch and BLAS to one thread on CPU, pick the device; return it.
+
+    Deterministic algorithms are enabled only where they cannot fail: on the CPU, or on CUDA
+    when `CUBLAS_WORKSPACE_CONFIG` can still be set before CUDA starts.
+    """
+    global _thread_limits
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    device = pick_device()
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+        _thread_limits = threadpool_limits(limits=1)
+        torch.use_deterministic_algorithms(True)
+    elif os.environ.get("CUBLAS_WORKSPACE_CONFIG") or not torch.cuda.is_initialized():
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    seed_everything(seed)
+    torch.set_printoptions(precision=4, sci_mode=False)
+    np.set_printoptions(precision=4, suppress=True)
+    from . import plots
+
+    plots.use_style()
+    if _version_tuple(__version__) != _version_tuple(released_with):
+        warnings.warn(
+            f"this notebook was released with nb_helpers {released_with} but {__version__} is installed; "
+            "checks and demos may differ from the text", stacklevel=2)
+    if not quiet:
+        print(f"nb_helpers {__version__} | torch {torch.__version__} | device: {device}")
+    return device

@@ -1,0 +1,177 @@
+"""A fork server that runs students' solution code, one forked child per exercise.
+
+The server imports NumPy, torch and the checks once (about 2-3 s), then forks a child for each
+request (milliseconds). The child runs the lesson's setup cell and the student's solution cells,
+calls the student's object on the cases of the check and writes the outcomes as plain JSON to a
+pipe; the server relays them. The server never judges: the trusted grading process does.
+
+Protocol (one JSON object per line on stdin / stdout):
+  request  {"exercise", "seed", "setup", "cells", "cwd", "timeout", "memory_mb"}
+  reply    {"status": "ok", "payload": "<JSON outcomes>"} or {"status": "timeout" | "crashed" |
+           "oversize" | "unknown", "detail": "..."}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import select
+import signal
+import sys
+import time
+import types
+from typing import Any
+
+MAX_PAYLOAD = 32 * 2**20
+
+
+def _vm_size() -> int:
+    """This process's current address-space size in bytes (Linux)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * resource.getpagesize()
+    except OSError:  # pragma: no cover - not Linux
+        return 0
+
+
+def _child(req: dict[str, Any], result_fd: int) -> None:
+    """Runs in the forked child: execute the student's program, report outcomes, never return."""
+    import builtins
+
+    from ..checks import plain
+    from ..checks.engine import REGISTRY, collect, lesson_references
+    from .cells import InertIPython, to_python
+
+    os.setsid()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    memory = int(req.get("memory_mb", 2048)) * 2**20
+    if memory > 0:
+        limit = _vm_size() + memory
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    cpu = int(float(req.get("timeout", 20))) + 2
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    if req.get("cwd"):
+        try:
+            os.chdir(req["cwd"])
+        except OSError:
+            pass
+
+    check = REGISTRY[req["exercise"]]
+    module = types.ModuleType("__main__")
+    namespace = module.__dict__
+    namespace.update({"__builtins__": builtins, "get_ipython": InertIPython})
+    sys.modules["__main__"] = module
+    sys.argv = ["notebook"]
+    for index, source in enumerate([req.get("setup") or ""] + list(req.get("cells", []))):
+        try:
+            code = compile(to_python(source), f"<cell {index}>", "exec")
+            exec(code, namespace)  # noqa: S102 - running the submission is the point (sandboxed child)
+        except BaseException:  # noqa: BLE001 - a broken cell costs only what it fails to define
+            pass
+    cases = check.all_cases(int(req["seed"]))
+    obj = namespace.get(check.object_name)
+    if obj is None:
+        outcomes = [{"status": "missing", "warnings": [], "mutated": []} for _ in cases]
+    else:
+        isolation = lesson_references(check.lesson, except_id=check.id)
+        outcomes = collect(check, obj, cases, namespace, isolation)
+    data = plain.encode(outcomes).encode()
+    view = memoryview(data)
+    while view:
+        written = os.write(result_fd, view)
+        view = view[written:]
+    os.close(result_fd)
+
+
+def _kill_group(pid: int) -> None:
+    for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        try:
+            kill()
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def handle(req: dict[str, Any]) -> dict[str, Any]:
+    from ..checks.engine import REGISTRY
+
+    if req.get("exercise") not in REGISTRY:
+        return {"status": "unknown", "detail": f"no check named {req.get('exercise')!r}"}
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 0
+        try:
+            os.close(read_fd)
+            _child(req, write_fd)
+        except BaseException:  # noqa: BLE001
+            code = 70
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    deadline = time.monotonic() + float(req.get("timeout", 20))
+    chunks: list[bytes] = []
+    total, status = 0, "ok"
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([read_fd], [], [], remaining)[0]:
+                status = "timeout"
+                break
+            chunk = os.read(read_fd, 1 << 16)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > MAX_PAYLOAD:
+                status = "oversize"
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_fd)
+        _kill_group(pid)  # also ends anything the student's code left running
+        _, wait_status = os.waitpid(pid, 0)
+    if status != "ok":
+        return {"status": status, "detail": f"limit {req.get('timeout')} s" if status == "timeout" else "too much data"}
+    payload = b"".join(chunks)
+    if not payload:
+        if os.WIFSIGNALED(wait_status) and os.WTERMSIG(wait_status) == signal.SIGXCPU:
+            return {"status": "timeout", "detail": "CPU time limit"}
+        detail = (f"signal {os.WTERMSIG(wait_status)}" if os.WIFSIGNALED(wait_status)
+                  else f"exit status {os.WEXITSTATUS(wait_status)}")
+        return {"status": "crashed", "detail": detail}
+    return {"status": "ok", "payload": payload.decode("utf-8", "replace")}
+
+
+def serve(stdin: Any = None, stdout: Any = None) -> None:
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    # Warm up: everything a child needs is imported once, here.
+    import numpy  # noqa: F401
+    import torch
+
+    from .. import checks  # noqa: F401 - registers every lesson's checks
+    from .cells import to_python
+
+    torch.set_num_threads(1)
+    to_python("x = 1\n")
+    stdout.write(json.dumps({"status": "ready", "pid": os.getpid()}) + "\n")
+    stdout.flush()
+    for line in stdin:
+        if not line.strip():
+            continue
+        try:
+            reply = handle(json.loads(line))
+        except Exception as exc:  # noqa: BLE001 - report, keep serving
+            reply = {"status": "error", "detail": f"{type(exc).__name__}: {exc}"}
+        stdout.write(json.dumps(reply) + "\n")
+        stdout.flush()
+
+
+def main() -> None:
+    serve()
+
+
+if __name__ == "__main__":
+    main()

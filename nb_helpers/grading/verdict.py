@@ -1,0 +1,93 @@
+"""nbgrader preprocessor that replaces every check cell's outputs with a verdict computed outside
+the student's kernel (see `nb_helpers.grading`). Register it in `Autograde.autograde_preprocessors`
+after `Execute` and before `SaveAutoGrades` (done in the repository's `nbgrader_config.py`)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from nbformat.v4 import new_output
+from traitlets import Float, Integer, Unicode
+
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+from ..checks import plain
+from ..checks.engine import REGISTRY, Verdict, case_seed, judge
+from .cells import nbgrader_meta, student_program
+from .client import ForkServerError, shared_client
+
+CHECK_PREFIX = "test_"
+
+
+def grading_seed(instructor_seed: str, assignment: str, student: str, exercise: str) -> int:
+    """Seed of the hidden cases: the same on every regrade, different between students."""
+    return case_seed(instructor_seed, assignment, student, exercise)
+
+
+def pass_output(verdict_line: str) -> Any:
+    return new_output("stream", name="stdout", text=verdict_line + "\n")
+
+
+def error_output(ename: str, evalue: str) -> Any:
+    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+class VerdictPreprocessor(NbGraderPreprocessor):
+    """Grade each check cell (grade_id `test_<exercise>`) from a verdict computed outside the kernel."""
+
+    instructor_seed = Unicode(
+        os.environ.get("NB_HELPERS_GRADING_SEED", "change-me"),
+        help="Secret mixed into the hidden cases' seed (set it per course offering).",
+    ).tag(config=True)
+    check_timeout = Float(30.0, help="Seconds one exercise's check may run.").tag(config=True)
+    memory_limit_mb = Integer(2048, help="Extra address space (MiB) a check may allocate; 0 disables.").tag(config=True)
+
+    def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
+        info = resources.get("nbgrader", {})
+        assignment, student = str(info.get("assignment", "")), str(info.get("student", ""))
+        setup, cells = student_program(nb)
+        cwd = resources.get("metadata", {}).get("path") or os.getcwd()
+        for cell in nb.cells:
+            meta = nbgrader_meta(cell)
+            grade_id = str(meta.get("grade_id", ""))
+            if cell.cell_type != "code" or not meta.get("grade") or not grade_id.startswith(CHECK_PREFIX):
+                continue
+            exercise = grade_id[len(CHECK_PREFIX):]
+            cell.outputs = [self.verdict_output(exercise, assignment, student, setup, cells, cwd)]
+        return nb, resources
+
+    def verdict_output(self, exercise: str, assignment: str, student: str, setup: str,
+                       cells: list[str], cwd: str) -> Any:
+        check = REGISTRY.get(exercise)
+        if check is None:
+            return error_output("GradingError", f"{exercise}: no trusted check with this name")
+        seed = grading_seed(self.instructor_seed, assignment, student, exercise)
+        request = {"exercise": exercise, "seed": seed, "setup": setup, "cells": cells, "cwd": cwd,
+                   "timeout": self.check_timeout, "memory_mb": self.memory_limit_mb}
+        try:
+            reply = shared_client().request(request)
+        except ForkServerError as exc:  # infrastructure: fail loudly rather than grade wrongly
+            raise RuntimeError(f"grading infrastructure failed on {exercise}: {exc}") from exc
+        status = reply.get("status")
+        if status == "timeout":
+            return error_output("TimeoutError", f"{exercise}: your code did not finish within {self.check_timeout:g} s "
+                                                "(an infinite loop, or far too slow)")
+        if status == "crashed":
+            return error_output("RuntimeError", f"{exercise}: the process running your code died ({reply.get('detail')}); "
+                                                "e.g. os._exit(), a crash or the memory limit")
+        if status == "oversize":
+            return error_output("RuntimeError", f"{exercise}: your code produced far too much result data")
+        if status != "ok":
+            raise RuntimeError(f"grading infrastructure failed on {exercise}: {reply}")
+        cases = check.all_cases(seed)
+        try:
+            outcomes = plain.decode(reply["payload"])
+        except plain.PlainDataError as exc:
+            return error_output("AssertionError", f"{exercise}: the result of your code could not be read ({exc})")
+        verdict: Verdict = judge(check, cases, outcomes, redact=True)
+        if verdict.passed:
+            return pass_output(verdict.pass_line)
+        if verdict.not_implemented:
+            return error_output("NotImplementedError", verdict.message)
+        return error_output("AssertionError", verdict.message)

@@ -1,6 +1,9 @@
-"""Maintainer tooling: keep every lesson's generated parts (setup cell, Colab badge, release
-metadata) in sync with `nb_helpers.release`. `python -m nb_helpers.authoring` rewrites
-solutions/*/*.ipynb in place; tests fail when a notebook is out of sync."""
+"""Maintainer tooling for the lesson notebooks.
+
+`python -m nb_helpers.authoring sync` rewrites the generated parts of every solutions/*/*.ipynb
+(setup cell, Colab badge, release metadata) from `nb_helpers.release`; a test fails when a notebook
+is out of sync. `python -m nb_helpers.authoring execute [NOTEBOOK ...]` re-executes solution
+notebooks in place, refreshing nbval's reference outputs (use `make execute`, which pins threads)."""
 
 from __future__ import annotations
 
@@ -69,13 +72,37 @@ def sync_notebook(path: Path) -> bool:
     return False
 
 
+def execute_notebook(path: Path, timeout: int = 600) -> None:
+    """Execute a solution notebook in place (its outputs are nbval's reference outputs)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+                            resources={"metadata": {"path": str(path.parent)}})
+    client.execute()
+    text = nbformat.writes(nb)
+    path.write_text(text + ("" if text.endswith("\n") else "\n"))
+
+
 def main(argv: list[str] | None = None) -> int:
-    root = Path(argv[0] if argv else ".")
-    changed = [p for p in sorted(root.glob("solutions/*/*.ipynb")) if sync_notebook(p)]
-    for p in changed:
-        print(f"updated {p}")
-    return 0
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = args.pop(0) if args else "sync"
+    if command == "sync":
+        root = Path(args[0] if args else ".")
+        for p in sorted(root.glob("solutions/*/*.ipynb")):
+            if sync_notebook(p):
+                print(f"updated {p}")
+        return 0
+    if command == "execute":
+        paths = [Path(a) for a in args] or sorted(Path(".").glob("solutions/*/*.ipynb"))
+        for p in paths:
+            print(f"executing {p}", flush=True)
+            execute_notebook(p)
+        return 0
+    print(f"unknown command {command!r}; use `sync` or `execute [NOTEBOOK ...]`", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

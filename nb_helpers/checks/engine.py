@@ -91,6 +91,8 @@ class Check:
     probe: Callable[[Any, tuple, dict], Any] | None = None
     name: str | None = None
     expects: str = "function"
+    #: An answer that hands the work to a forbidden library routine (the tests assert it is rejected).
+    delegate: Callable[..., Any] | None = None
 
     @property
     def object_name(self) -> str:
@@ -397,9 +399,13 @@ def _hint_for(check: Check, case: Case, actual: dict[str, Any], warned: bool) ->
     for wrong in check.wrong:
         with _quiet():
             w = collect_one(check, wrong.func, case, None, None, ())
-        if warned and w["warnings"]:
+        same_warnings = [x["message"] for x in w["warnings"]] == [x["message"] for x in actual.get("warnings", [])]
+        if same_warnings and _same_outcome(check, actual, w):
             return wrong.hint
-        if not warned and not w["warnings"] and _same_outcome(check, actual, w):
+    for wrong in check.wrong if warned else ():
+        with _quiet():
+            w = collect_one(check, wrong.func, case, None, None, ())
+        if w["warnings"]:
             return wrong.hint
     if warned:
         return case.hint or check.warning_hint

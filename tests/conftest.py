@@ -1,0 +1,33 @@
+"""Shared pytest configuration: nbval tweaks and the COURSE_REQUIRE_ALL switch."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+REQUIRE_ALL = os.environ.get("COURSE_REQUIRE_ALL") == "1"
+
+
+def require_tool(name: str, why: str) -> str:
+    """Path of a system tool; skip (or fail under COURSE_REQUIRE_ALL=1) when it is missing."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed ({why}); install it (see README) to run this test"
+        if REQUIRE_ALL:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def pytest_collectstart(collector):
+    if collector.path is not None and collector.path.suffix == ".ipynb":
+        # Widget views carry random model ids; JavaScript/HTML reprs are not lesson content.
+        collector.skip_compare += ("text/html", "application/javascript", "stderr")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if type(item).__name__ == "IPyNbCell":
+            item.output_timeout = 60  # nbval hard-codes 5 s per output message

@@ -8,6 +8,9 @@ LESSON ?= 01_activation_functions
 LESSONS := $(notdir $(patsubst %/,%,$(wildcard solutions/*/)))
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
+# The environment's scripts first on PATH (nbgrader runs `alembic` and kernels from PATH).
+export PATH := $(abspath $(BIN)):$(PATH)
+
 # One thread everywhere: reproducible floats for nbval and no oversubscription under xdist.
 export OMP_NUM_THREADS=1
 export MKL_NUM_THREADS=1

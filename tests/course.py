@@ -1,0 +1,51 @@
+"""Temporary copies of the course for tests that run real nbgrader commands."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+LESSONS = sorted(p.name for p in (REPO / "solutions").iterdir() if (p / f"{p.name}.ipynb").exists())
+
+
+def make_course(root: Path, lessons: list[str]) -> Path:
+    """A course directory with the repository's nbgrader config and the given lessons' sources."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
+    for lesson in lessons:
+        shutil.copytree(REPO / "solutions" / lesson, root / "solutions" / lesson, dirs_exist_ok=True)
+    return root
+
+
+def nbgrader(root: Path, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run `nbgrader <args>` in `root` with the test environment's interpreter."""
+    full_env = dict(os.environ, OMP_NUM_THREADS="1", TQDM_DISABLE="1", NB_HELPERS_GRADING_SEED="test-seed")
+    # nbgrader runs `alembic` (and the kernel) from PATH: put this interpreter's scripts first
+    full_env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{full_env.get('PATH', '')}"
+    full_env.update(env or {})
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=full_env,
+                          capture_output=True, text=True, timeout=1800)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"nbgrader {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def cell_scores(root: Path, lesson: str, student: str) -> dict[str, float]:
+    """{grade cell id: auto score} of one autograded submission, read from the gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        nb = gb.find_submission_notebook(lesson, lesson, student)
+        return {g.cell_id_name if hasattr(g, "cell_id_name") else g.name: g.score for g in nb.grades}
+
+
+def total_score(root: Path, lesson: str, student: str) -> tuple[float, float]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        sub = gb.find_submission(lesson, student)
+        return sub.score, sub.max_score

@@ -1,0 +1,111 @@
+"""Grading through real `nbgrader autograde`, for every lesson: a solution scores full marks, a blank
+notebook zero, one wrong answer loses exactly its point, harmless warnings cost nothing, and a
+notebook that tampers with its own kernel gains nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from nb_helpers.grading import synthetic
+from tests.course import LESSONS, REPO, make_course, nbgrader
+
+pytestmark = pytest.mark.slow
+
+WARNS = '''
+import warnings
+warnings.warn("this function is deprecated", UserWarning)
+import sys
+print("a harmless note on stderr", file=sys.stderr)
+'''
+
+NAIVE_SIGMOID = '''
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+'''
+
+
+def scores(root: Path, lesson: str, student: str) -> dict[str, float]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        nb = gb.find_submission_notebook(lesson, lesson, student)
+        return {g.name: g.score for g in nb.grades}
+
+
+@pytest.fixture(scope="module", params=LESSONS)
+def graded(request, tmp_path_factory):
+    """Autograde a handful of synthetic students for one lesson, once per module."""
+    lesson = request.param
+    root = make_course(tmp_path_factory.mktemp(f"course-{lesson}"), [lesson])
+    nbgrader(root, "generate_assignment", lesson, "--force")
+    source = synthetic.read(root / "solutions" / lesson / f"{lesson}.ipynb")
+    release = synthetic.read(root / "notebooks" / lesson / f"{lesson}.ipynb")
+    ids = synthetic.exercises(source)
+    first, last = ids[0], ids[-1]
+    students = {
+        "solution": source,
+        "blank": release,
+        "one_wrong": synthetic.with_wrong_answer(source, last),
+        "warns": synthetic.with_code_in_solution(source, first, WARNS),
+        # tampering plus blank answers: everything the kernel prints says "passed"
+        "tamper": synthetic.with_code_in_solution(release, first, synthetic.TAMPERING),
+    }
+    if "sigmoid" in ids:
+        students["naive_sigmoid"] = synthetic.with_wrong_answer(source, "sigmoid", NAIVE_SIGMOID)
+    for student, nb in students.items():
+        synthetic.write_submission(nb, root, student, lesson)
+    nbgrader(root, "autograde", lesson, "--force")
+    nbgrader(root, "generate_feedback", lesson, "--force")
+    return root, lesson, ids
+
+
+def test_solution_scores_full_marks(graded):
+    root, lesson, ids = graded
+    got = scores(root, lesson, "solution")
+    assert got == {f"test_{i}": 1.0 for i in ids}
+
+
+def test_blank_notebook_scores_zero(graded):
+    root, lesson, ids = graded
+    assert sum(scores(root, lesson, "blank").values()) == 0
+
+
+def test_one_wrong_answer_loses_exactly_its_point(graded):
+    root, lesson, ids = graded
+    got = scores(root, lesson, "one_wrong")
+    assert got == {f"test_{i}": (0.0 if i == ids[-1] else 1.0) for i in ids}
+
+
+def test_warnings_in_check_cells_cost_nothing(graded):
+    root, lesson, ids = graded
+    assert sum(scores(root, lesson, "warns").values()) == len(ids)
+
+
+def test_tampering_with_the_kernel_gains_nothing(graded):
+    root, lesson, ids = graded
+    assert sum(scores(root, lesson, "tamper").values()) == 0
+    # ... although, inside the student's own kernel, every check cell claimed success
+    executed = nbformat.read(root / "autograded" / "tamper" / lesson / f"{lesson}.ipynb", as_version=4)
+    verdicts = [c for c in executed.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade")]
+    assert all(o.output_type == "error" for c in verdicts for o in c.outputs)
+
+
+def test_feedback_shows_the_hint_but_not_hidden_values(graded):
+    root, lesson, ids = graded
+    if "sigmoid" not in ids:
+        pytest.skip("lesson without the sigmoid exercise")
+    got = scores(root, lesson, "naive_sigmoid")
+    assert got["test_sigmoid"] == 0 and sum(got.values()) == len(ids) - 1
+    html = (root / "feedback" / "naive_sigmoid" / lesson / f"{lesson}.html").read_text()
+    assert "overflows" in html and "RuntimeWarning" in html
+
+
+def test_regrading_gives_the_same_grades(graded):
+    root, lesson, ids = graded
+    before = {s: scores(root, lesson, s) for s in ("solution", "one_wrong", "blank")}
+    nbgrader(root, "autograde", lesson, "--force", "--student", "one_wrong")
+    assert {s: scores(root, lesson, s) for s in before} == before

@@ -81,6 +81,7 @@ def execute_notebook(path: Path, timeout: int = 600) -> None:
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()
+    nb.metadata.pop("widgets", None)
     text = nbformat.writes(nb)
     path.write_text(text + ("" if text.endswith("\n") else "\n"))
 

@@ -1,0 +1,159 @@
+"""The fork server runs students' code in a child per exercise and returns only plain data; the
+judge decides in this (trusted) process. Faults in the student's code cost only that exercise."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import pytest
+
+from nb_helpers import checks  # noqa: F401
+from nb_helpers.checks import plain
+from nb_helpers.checks.engine import REGISTRY, judge
+from nb_helpers.grading.cells import DEFAULT_PREAMBLE
+from nb_helpers.grading.client import ForkServerClient
+
+GOOD_SIGMOID = '''
+def sigmoid(x):
+    """docstring"""
+    z = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + z), z / (1 + z))
+'''
+
+
+@pytest.fixture(scope="module")
+def server():
+    client = ForkServerClient()
+    client.start()
+    yield client
+    client.close()
+
+
+def grade(server, cells, exercise="sigmoid", seed=1, timeout=10.0, memory_mb=2048):
+    reply = server.request({"exercise": exercise, "seed": seed, "setup": DEFAULT_PREAMBLE, "cells": cells,
+                            "cwd": os.getcwd(), "timeout": timeout, "memory_mb": memory_mb})
+    if reply["status"] != "ok":
+        return reply["status"], None
+    check = REGISTRY[exercise]
+    return "ok", judge(check, check.all_cases(seed), plain.decode(reply["payload"]), redact=True)
+
+
+def test_correct_answer_passes(server):
+    status, verdict = grade(server, [GOOD_SIGMOID])
+    assert status == "ok" and verdict.passed
+
+
+def test_each_request_starts_from_a_clean_process(server):
+    grade(server, ["import numpy as np\nnp.exp = lambda x: x\n" + GOOD_SIGMOID])
+    status, verdict = grade(server, [GOOD_SIGMOID])
+    assert verdict.passed
+
+
+def test_blank_answer_is_not_implemented(server):
+    _, verdict = grade(server, ['def sigmoid(x):\n    raise NotImplementedError()\n'])
+    assert verdict.not_implemented and verdict.message == "sigmoid: not implemented yet"
+
+
+def test_missing_function_fails_with_a_clear_message(server):
+    _, verdict = grade(server, ["def sigmod(x):\n    return x\n"])
+    assert not verdict.passed and "`sigmoid` is not defined" in verdict.message
+
+
+def test_patching_the_comparison_inside_the_child_gains_nothing(server):
+    cells = ["import numpy as np\nnp.allclose = lambda *a, **k: True\nnp.array_equal = lambda *a, **k: True\n"
+             "def sigmoid(x):\n    return x\n"]
+    _, verdict = grade(server, cells)
+    assert not verdict.passed
+
+
+def test_infinite_loop_is_stopped_by_the_time_limit(server):
+    start = time.monotonic()
+    status, _ = grade(server, ["def sigmoid(x):\n    while True:\n        pass\n"], timeout=2.0)
+    assert status == "timeout" and time.monotonic() - start < 10
+
+
+def test_process_exit_in_a_cell_is_reported_as_a_crash(server):
+    status, _ = grade(server, ["import os\nos._exit(3)\n"])
+    assert status == "crashed"
+
+
+def test_memory_bomb_costs_only_this_exercise(server):
+    status, verdict = grade(server, ["def sigmoid(x):\n    return bytearray(50 * 2**30)\n"], memory_mb=512)
+    assert status == "ok" and not verdict.passed and "memory" in verdict.message.lower()
+    status, verdict = grade(server, [GOOD_SIGMOID])
+    assert verdict.passed
+
+
+def test_output_floods_and_magics_do_not_disturb_the_protocol(server):
+    cells = ["print('x' * 10_000_000)\nimport sys\nprint('y' * 1_000_000, file=sys.stderr)\n",
+             "%matplotlib inline\n!echo hello\n" + GOOD_SIGMOID]
+    status, verdict = grade(server, cells)
+    assert status == "ok" and verdict.passed
+
+
+def test_processes_left_running_by_the_student_are_killed(server):
+    marker = "31415.9265"
+    grade(server, [f"import subprocess\nsubprocess.Popen(['sleep', '{marker}'])\n" + GOOD_SIGMOID])
+    time.sleep(0.5)
+    alive = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if marker.encode() in f.read():
+                    alive.append(pid)
+        except OSError:
+            pass
+    assert alive == []
+
+
+def test_isolation_binds_other_graded_functions_to_their_references(server):
+    # tanh through a *wrong* sigmoid: tanh is still graded correct, with the reference sigmoid
+    cells = ["def sigmoid(x):\n    return x\n", "def tanh(x):\n    return 2 * sigmoid(2 * x) - 1\n"]
+    _, verdict = grade(server, cells, exercise="tanh")
+    assert verdict.passed
+
+
+def test_delegation_is_caught_in_the_child(server):
+    _, verdict = grade(server, ["def tanh(x):\n    return np.tanh(x)\n"], exercise="tanh")
+    assert not verdict.passed and "numpy.tanh" in verdict.message
+
+
+def test_unknown_exercise_is_reported(server):
+    reply = server.request({"exercise": "no_such_thing", "seed": 0, "cells": [], "timeout": 5})
+    assert reply["status"] == "unknown"
+
+
+# ------------------------------------------------------------------ plain data is values only
+
+def test_decode_rejects_pickles_and_object_arrays():
+    import base64
+    import io
+    import pickle
+
+    buf = io.BytesIO()
+    np.save(buf, np.array([object()], dtype=object), allow_pickle=True)
+    payload = '{"x": {"__npy__": "%s"}}' % base64.b64encode(buf.getvalue()).decode()
+    with pytest.raises(plain.PlainDataError):
+        plain.decode(payload)
+    with pytest.raises(plain.PlainDataError):
+        plain.decode(pickle.dumps([1, 2]))
+
+
+def test_decode_rejects_deep_nesting_and_garbage():
+    with pytest.raises(plain.PlainDataError):
+        plain.decode("[" * 100 + "]" * 100)
+    with pytest.raises(plain.PlainDataError):
+        plain.decode("{not json")
+
+
+def test_plain_round_trip_keeps_types_shapes_and_values():
+    import torch
+
+    value = {"a": np.arange(6.0).reshape(2, 3), "b": 1.5, "c": [True, None, "s"], "t": torch.ones(2, dtype=torch.float64)}
+    back = plain.decode(plain.encode(plain.to_plain(value)))
+    assert back["type"] == "dict"
+    np.testing.assert_array_equal(back["items"]["a"]["array"], value["a"])
+    assert back["items"]["b"] == {"type": "float", "array": np.asarray(1.5)}
+    assert back["items"]["t"]["type"] == "tensor" and back["items"]["t"]["dtype"] == "float64"

@@ -1,0 +1,123 @@
+"""The lesson notebooks follow the anatomy of SPEC §3 and stay in sync with what generates them.
+Lessons are discovered from solutions/*/."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+
+import nbformat
+import pytest
+
+from nb_helpers import __version__, checks  # noqa: F401 - registers the checks
+from nb_helpers.authoring import badge_markdown, setup_cell_source
+from nb_helpers.checks.engine import REGISTRY
+from nb_helpers.grading.cells import nbgrader_meta
+from nb_helpers.release import REPOSITORY, TAG, install_spec
+from tests.course import LESSONS, REPO, make_course, nbgrader
+
+
+def solution(lesson):
+    return nbformat.read(REPO / "solutions" / lesson / f"{lesson}.ipynb", as_version=4)
+
+
+def student(lesson):
+    return nbformat.read(REPO / "notebooks" / lesson / f"{lesson}.ipynb", as_version=4)
+
+
+def test_lessons_are_the_four_of_the_syllabus():
+    assert LESSONS == sorted(LESSONS) and LESSONS[0] == "01_activation_functions"
+    assert all(re.fullmatch(r"0[1-4]_[a-z_]+", lesson) for lesson in LESSONS)
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_setup_cell_badge_and_release_metadata_are_generated_from_one_source(lesson):
+    nb = solution(lesson)
+    setup = [c for c in nb.cells if nbgrader_meta(c).get("grade_id") == "setup"]
+    assert len(setup) == 1 and setup[0].source == setup_cell_source()
+    assert nbgrader_meta(setup[0])["locked"] and "nbval-ignore-output" in setup[0].metadata.get("tags", [])
+    assert nb.metadata["nb_helpers"] == {"version": __version__, "lesson": lesson}
+    title = nb.cells[0].source
+    assert title.startswith("# ") and badge_markdown(lesson) in title
+    assert f"github/{REPOSITORY}/blob/{TAG}/notebooks/{lesson}/{lesson}.ipynb" in title
+    assert install_spec() in setup[0].source and "google.colab" in setup[0].source
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_every_exercise_of_the_lesson_has_a_solution_cell_and_a_locked_one_point_check(lesson):
+    nb = solution(lesson)
+    declared = {c.id for c in REGISTRY.values() if c.lesson == lesson}
+    check_cells = {nbgrader_meta(c)["grade_id"]: c for c in nb.cells if nbgrader_meta(c).get("grade")}
+    assert set(check_cells) == {f"test_{i}" for i in declared}
+    for grade_id, cell in check_cells.items():
+        meta = nbgrader_meta(cell)
+        exercise = grade_id[len("test_"):]
+        assert meta["locked"] and meta["points"] == 1 and not meta["solution"]
+        assert cell.source == f"checks.{exercise}({REGISTRY[exercise].object_name})"
+    solution_ids = [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c).get("solution")]
+    assert set(solution_ids) <= declared and len(solution_ids) == len(set(solution_ids))
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_solutions_are_written_inside_function_bodies_after_the_docstring(lesson):
+    for cell in solution(lesson).cells:
+        if not nbgrader_meta(cell).get("solution"):
+            continue
+        tree = ast.parse(cell.source)
+        lines = cell.source.splitlines()
+        begins = [i + 1 for i, line in enumerate(lines) if "### BEGIN SOLUTION" in line]
+        assert begins, f"{nbgrader_meta(cell)['grade_id']}: no solution region"
+        functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        for line in begins:
+            owner = [f for f in functions if f.body[0].lineno <= line <= f.end_lineno]
+            assert owner, f"{nbgrader_meta(cell)['grade_id']}: solution region outside a function body"
+            assert ast.get_docstring(owner[-1]), f"{owner[-1].name} has no docstring"
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_solution_notebook_is_executed_and_error_free(lesson):
+    for cell in solution(lesson).cells:
+        if cell.cell_type == "code":
+            assert cell.execution_count is not None, "run `make execute` to refresh the reference outputs"
+            assert not [o for o in cell.outputs if o.output_type == "error"], cell.source[:80]
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_widget_and_progress_cells_are_not_compared_by_nbval(lesson):
+    for cell in solution(lesson).cells:
+        if cell.cell_type != "code":
+            continue
+        shows_widget = any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in cell.outputs)
+        if shows_widget:
+            assert "nbval-ignore-output" in cell.metadata.get("tags", []), cell.source[:80]
+        assert "# NBVAL" not in cell.source, "use cell tags for nbval directives"
+
+
+@pytest.mark.slow
+def test_notebooks_folder_is_exactly_what_make_release_produces(tmp_path):
+    root = make_course(tmp_path / "course", LESSONS)
+    for lesson in LESSONS:
+        nbgrader(root, "generate_assignment", lesson, "--force")
+        generated = (root / "notebooks" / lesson / f"{lesson}.ipynb").read_text()
+        committed = (REPO / "notebooks" / lesson / f"{lesson}.ipynb").read_text()
+        assert json.loads(committed) == json.loads(generated), f"notebooks/{lesson} is stale: run `make release`"
+    committed_files = sorted(p.relative_to(REPO / "notebooks") for p in (REPO / "notebooks").rglob("*") if p.is_file())
+    assert committed_files == sorted(p.relative_to(root / "notebooks") for p in (root / "notebooks").rglob("*") if p.is_file())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_student_version_runs_with_only_not_implemented_errors(lesson, tmp_path):
+    from nbclient import NotebookClient
+
+    nb = student(lesson)
+    assert not any(o for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    errors = [(nbgrader_meta(c).get("grade_id"), o) for c in nb.cells if c.cell_type == "code"
+              for o in c.outputs if o.output_type == "error"]
+    assert errors, "the blanks should make the check cells fail"
+    for grade_id, error in errors:
+        assert error.ename == "NotImplementedError", (grade_id, error.ename, error.evalue)
+        assert str(grade_id).startswith("test_") and error.evalue == f"{grade_id[5:]}: not implemented yet"

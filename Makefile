@@ -42,7 +42,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir=notebooks
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadscope $(PYTEST_NBVAL) tests solutions
+	$(BIN)/python -m pytest -n 2 --dist loadscope $(PYTEST_NBVAL) $(PYTEST_EXTRA) tests solutions
 
 test-quick: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadscope -m "not slow" $(PYTEST_NBVAL) tests solutions/$(LESSON)

@@ -19,9 +19,10 @@ def moons(n: int = 400, noise: float = 0.2, seed: int = 0) -> tuple[np.ndarray, 
     return make_moons(n_samples=n, noise=noise, random_state=seed)
 
 
-def blobs(n: int = 450, classes: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """`classes` Gaussian clusters in 2-D: a multiclass problem. y in {0, ..., classes-1}."""
-    X, y = make_blobs(n_samples=n, centers=classes, cluster_std=1.6, random_state=seed)
+def blobs(n: int = 450, classes: int = 3, seed: int = 0, spread: float = 1.6) -> tuple[np.ndarray, np.ndarray]:
+    """`classes` Gaussian clusters in 2-D, standardised: a multiclass problem whose clusters overlap
+    a little at the default spread (so no model reaches 100 %). y in {0, ..., classes-1}."""
+    X, y = make_blobs(n_samples=n, centers=classes, cluster_std=spread, random_state=seed)
     return (X - X.mean(0)) / X.std(0), y
 
 

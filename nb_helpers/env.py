@@ -37,8 +37,23 @@ def _version_tuple(v: str) -> tuple[int, ...]:
     return tuple(int(p) for p in v.split("+")[0].split(".")[:3] if p.isdigit())
 
 
+def check_version(released_with: str) -> None:
+    """Refuse an nb_helpers older than the notebook's release; warn about any other difference."""
+    installed, wanted = _version_tuple(__version__), _version_tuple(released_with)
+    if installed < wanted:
+        raise ImportError(
+            f"this notebook needs nb_helpers {released_with} but {__version__} is installed: "
+            "update it (`make lab` in the course folder, or `pip install -U` the course package)")
+    if installed != wanted:
+        warnings.warn(
+            f"this notebook was released with nb_helpers {released_with} but {__version__} is installed; "
+            "checks and demos may differ from the text", stacklevel=3)
+
+
 def prepare_lesson(released_with: str, seed: int = 0, quiet: bool = False) -> Any:
-    """Seed, limit torch and BLAS to one thread on CPU, pick the device; return it.
+    """Check the version, seed, limit torch and BLAS to one thread on CPU, pick the device; return it.
+
+    Also sets the course's figure style and rounded print options for NumPy and torch.
 
     Deterministic algorithms are enabled only where they cannot fail: on the CPU, or on CUDA
     when `CUBLAS_WORKSPACE_CONFIG` can still be set before CUDA starts.
@@ -61,10 +76,7 @@ def prepare_lesson(released_with: str, seed: int = 0, quiet: bool = False) -> An
     from . import plots
 
     plots.use_style()
-    if _version_tuple(__version__) != _version_tuple(released_with):
-        warnings.warn(
-            f"this notebook was released with nb_helpers {released_with} but {__version__} is installed; "
-            "checks and demos may differ from the text", stacklevel=2)
+    check_version(released_with)
     if not quiet:
         print(f"nb_helpers {__version__} | torch {torch.__version__} | device: {device}")
     return device

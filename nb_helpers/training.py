@@ -28,8 +28,16 @@ def mlp(n_in: int, n_hidden: int, n_out: int, activation: Callable[[], nn.Module
 
 def fit(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: nn.Module, epochs: int = 200,
         lr: float = 0.01, optimizer: str = "adam", progress: bool = True, desc: str = "training") -> list[float]:
-    """Full-batch training; returns the training loss after every epoch."""
-    opt_cls = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}[optimizer]
+    """Full-batch training with Adam or plain SGD; returns the training loss of every epoch
+    (computed on the whole training set just before that epoch's update). Leaves the model in eval mode.
+
+    Single-output models predict (N, 1); for 1-D targets (other than class indices) the output is
+    squeezed to (N,) before the loss.
+    """
+    optimizers = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+    if optimizer not in optimizers:
+        raise ValueError(f"optimizer must be one of {sorted(optimizers)}, not {optimizer!r}")
+    opt_cls = optimizers[optimizer]
     opt = opt_cls(model.parameters(), lr=lr)
     history: list[float] = []
     model.train()

@@ -12,27 +12,43 @@ import ipywidgets as widgets
 
 from . import activations as ref
 
-Fn = Callable[[np.ndarray], np.ndarray]
+Fn = Callable[..., np.ndarray]
 
 
-def numeric_derivative(f: Fn, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
-    r"""Central difference $f'(x) \approx (f(x+h) - f(x-h)) / 2h$ (for plotting only)."""
-    return (f(x + h) - f(x - h)) / (2 * h)
+def _phi(x: np.ndarray) -> np.ndarray:
+    return np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi)
 
 
-def activation_explorer(functions: Mapping[str, Fn]):
+#: Analytic derivatives of the lesson's activations (leaky ReLU takes the slope alpha).
+DERIVATIVES: dict[str, Fn] = {
+    "step": lambda x: np.zeros_like(x),                        # 0 wherever it exists (undefined at 0)
+    "sigmoid": ref.sigmoid_grad,
+    "tanh": ref.tanh_grad,
+    "relu": ref.relu_grad,
+    "leaky_relu": lambda x, alpha=0.01: np.where(x > 0, 1.0, alpha),
+    "gelu": lambda x: 0.5 * (1 + _erf(x / np.sqrt(2))) + x * _phi(x),   # Φ(x) + x φ(x)
+}
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    from scipy.special import erf
+
+    return erf(x)
+
+
+def activation_explorer(functions: Mapping[str, Fn], derivatives: Mapping[str, Fn] | None = None) -> Callable[..., None]:
     """Pick an activation, a leaky-ReLU slope and an input range; see f(x) and f'(x) side by side."""
+    slopes = {**DERIVATIVES, **(derivatives or {})}
 
     def show(name: str, alpha: float, x_range: float) -> None:
-        x = np.linspace(-x_range, x_range, 801)
-        f = functions[name]
-        fx = f(x, alpha) if name == "leaky_relu" else f(x)
-        g = (lambda t: f(t, alpha)) if name == "leaky_relu" else f
+        x = np.linspace(-x_range, x_range, 800)          # an even count: the grid avoids x = 0 exactly
+        args = (alpha,) if name == "leaky_relu" else ()
+        fx, dfx = functions[name](x, *args), slopes[name](x, *args)
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.3), layout="constrained")
         a1.plot(x, fx, color="C0")
-        a1.set(title=f"{name}(x): range [{fx.min():.2f}, {fx.max():.2f}]", xlabel="x", ylabel="f(x)")
-        a2.plot(x, numeric_derivative(g, x), color="C1")
-        a2.set(title=f"{name}'(x): largest slope {numeric_derivative(g, x).max():.3f}", xlabel="x", ylabel="f'(x)")
+        a1.set(title=f"{name}(x): from {fx.min():.2f} to {fx.max():.2f}", xlabel="x", ylabel="f(x)")
+        a2.plot(x, dfx, color="C1")
+        a2.set(title=f"{name}'(x): largest slope {dfx.max():.3f} at x = {x[np.argmax(dfx)]:.2f}", xlabel="x", ylabel="f'(x)")
         plt.show()
 
     return widgets.interact(
@@ -43,20 +59,21 @@ def activation_explorer(functions: Mapping[str, Fn]):
     )
 
 
-def steep_sigmoid_explorer(sigmoid: Fn = ref.sigmoid):
-    r"""The same sigmoid with every weight multiplied by a scale: predictions, loss and gradient.
+def steep_sigmoid_explorer(sigmoid: Fn = ref.sigmoid) -> Callable[..., None]:
+    r"""The same sigmoid with every weight multiplied by a scale s: predictions, loss and slope.
 
     Two training points, (1, 1) with label 1 and (-1, -1) with label 0, and the model
-    $p = \sigma(s\,(x_1 + x_2))$. Larger s fits the training points better (lower loss) but makes the
-    model certain everywhere and its gradient vanish away from the boundary.
+    $p = \sigma(s\,(x_1 + x_2))$. Larger s fits the training points better (lower BCE) but makes the
+    model certain everywhere, and the slope $dp/dz = s\,\sigma(sz)(1-\sigma(sz))$ vanishes away from
+    the boundary (what a steep sigmoid inside a network passes back).
     """
 
     def show(scale: float) -> None:
-        z = np.linspace(-4, 4, 801)
+        z = np.linspace(-4, 4, 800)
         p = sigmoid(scale * z)
-        slope = scale * p * (1 - p)
-        p_pos, p_neg = sigmoid(np.array([2.0 * scale, -2.0 * scale]))
-        loss = -0.5 * (np.log(max(p_pos, 1e-300)) + np.log(max(1 - p_neg, 1e-300)))
+        slope = scale * sigmoid(scale * z) * sigmoid(-scale * z)
+        loss = float(np.logaddexp(0.0, -2.0 * scale))      # mean BCE of the two points, computed stably
+        slope_at_2 = scale * float(sigmoid(np.array([2.0 * scale]))[0] * sigmoid(np.array([-2.0 * scale]))[0])
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.3), layout="constrained")
         a1.plot(z, sigmoid(z), "--", color="gray", label="σ(z)  (scale 1)")
         a1.plot(z, p, color="C0", label=f"σ({scale:g}·z)")
@@ -64,14 +81,14 @@ def steep_sigmoid_explorer(sigmoid: Fn = ref.sigmoid):
         a1.set(title=f"training BCE {loss:.2e}, Σw² = {2 * scale**2:.0f}", xlabel="z = x₁ + x₂", ylabel="p(y = 1)")
         a1.legend(loc="upper left", fontsize=8)
         a2.semilogy(z, np.maximum(slope, 1e-30), color="C1")
-        a2.set(title=f"slope dp/dz: {slope[400]:.2f} at 0, {scale * p_pos * (1 - p_pos):.1e} at z = 2",
+        a2.set(title=f"slope dp/dz: {scale / 4:.2f} at 0, {slope_at_2:.1e} at z = 2",
                xlabel="z", ylabel="dp/dz (log scale)", ylim=(1e-12, 20))
         plt.show()
 
     return widgets.interact(show, scale=widgets.FloatSlider(value=1.0, min=0.5, max=20.0, step=0.5, description="weight scale"))
 
 
-def temperature_explorer(softmax: Callable[..., np.ndarray] = ref.softmax, logits=(2.0, 1.0, 0.1)):
+def temperature_explorer(softmax: Fn = ref.softmax, logits: tuple[float, ...] = (2.0, 1.0, 0.1)) -> Callable[..., None]:
     """softmax(z / T): low temperatures sharpen the distribution, high temperatures flatten it."""
     z = np.asarray(logits, dtype=np.float64)
 

@@ -41,7 +41,8 @@ def test_setup_cell_badge_and_release_metadata_are_generated_from_one_source(les
     title = nb.cells[0].source
     assert title.startswith("# ") and badge_markdown(lesson) in title
     assert f"github/{REPOSITORY}/blob/{TAG}/notebooks/{lesson}/{lesson}.ipynb" in title
-    assert install_spec() in setup[0].source and "google.colab" in setup[0].source
+    assert install_spec("v{NB_HELPERS_RELEASE}") in setup[0].source and "google.colab" in setup[0].source
+    assert f'NB_HELPERS_RELEASE = "{__version__}"' in setup[0].source and TAG == f"v{__version__}"
 
 
 @pytest.mark.parametrize("lesson", LESSONS)

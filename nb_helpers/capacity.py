@@ -141,9 +141,9 @@ def capacity_widget(max_degree: int = 15, noise: float = 0.3, seed: int = 0):
 
     return widgets.interact(
         show,
-        degree=widgets.IntSlider(value=3, min=0, max=max_degree, description="degree"),
+        degree=widgets.IntSlider(value=3, min=0, max=max_degree, description="degree", continuous_update=False),
         n_train=widgets.SelectionSlider(options=[10, 15, 20, 30, 50, 100, 200, 400], value=20,
-                                        description="n train"),
+                                        description="n train", continuous_update=False),
     )
 
 

@@ -133,3 +133,15 @@ def test_traps_are_removed_after_the_check():
 def test_unknown_check_names_list_the_known_ones():
     with pytest.raises(AttributeError, match="known checks: .*sigmoid"):
         checks.sigmoidd  # noqa: B018
+
+
+def test_hidden_failures_of_structured_results_name_kinds_not_values():
+    from nb_helpers.checks.engine import collect, judge
+
+    secret = Check(id="secret", lesson="test", reference=lambda n: {"word": f"secret-{n}", "n": n}, result="plain",
+                   cases=[Case((1,))], families=lambda rng: [Case((int(rng.integers(1000, 9999)),))])
+    cases = secret.all_cases(3)
+    verdict = judge(secret, cases, collect(secret, lambda n: {"word": "guess", "n": 0.5} if n > 999 else {"word": f"secret-{n}", "n": n}, cases), redact=True)
+    hidden_n = cases[-1].args[0]
+    assert "hidden test case" in verdict.message
+    assert f"secret-{hidden_n}" not in verdict.message and str(hidden_n) not in verdict.message

@@ -157,3 +157,80 @@ def test_plain_round_trip_keeps_types_shapes_and_values():
     np.testing.assert_array_equal(back["items"]["a"]["array"], value["a"])
     assert back["items"]["b"] == {"type": "float", "array": np.asarray(1.5)}
     assert back["items"]["t"]["type"] == "tensor" and back["items"]["t"]["dtype"] == "float64"
+
+
+# ------------------------------------------------------------------ the sandbox (bubblewrap)
+
+@pytest.fixture(scope="module")
+def sandboxed(tmp_path_factory):
+    from nb_helpers.grading.sandbox import sandbox_prefix
+    from tests.conftest import require_tool
+    from tests.course import REPO
+
+    require_tool("bwrap", "the grading sandbox")
+    secret_dir = tmp_path_factory.mktemp("course-secrets")
+    canary = f"CANARY-{os.getpid()}-{time.time_ns()}"
+    (secret_dir / "gradebook.txt").write_text(canary)
+    client = ForkServerClient(command_prefix=sandbox_prefix([REPO, secret_dir]))
+    client.start()
+    yield client, secret_dir, canary
+    client.close()
+
+
+def probe_cells(body: str) -> list[str]:
+    """A correct sigmoid plus `body`, which may set RESULT; RESULT travels back through a check
+    failure message only if the sandbox leaks, so the tests inspect the raw payload."""
+    return [GOOD_SIGMOID + "\n" + body]
+
+
+def raw_payload(client, cells, exercise="sigmoid"):
+    return client.request({"exercise": exercise, "seed": 1, "setup": DEFAULT_PREAMBLE, "cells": cells,
+                           "cwd": "/tmp", "timeout": 20, "memory_mb": 2048})
+
+
+def test_sandboxed_code_cannot_read_hidden_files(sandboxed):
+    client, secret_dir, canary = sandboxed
+    cells = [f"text = open({str(secret_dir / 'gradebook.txt')!r}).read()\n"
+             "def sigmoid(x):\n    raise ValueError(text)\n"]
+    reply = raw_payload(client, cells)
+    assert canary not in json_dump(reply)
+    _, verdict = grade(client, cells)
+    assert verdict.message and "`sigmoid` is not defined" in verdict.message  # the open() failed first
+
+
+def test_sandboxed_code_cannot_see_the_solutions_or_write_outside_tmp(sandboxed):
+    client, _, _ = sandboxed
+    from tests.course import REPO
+
+    cells = [f"import os\nseen = os.listdir({str(REPO)!r})\n"
+             f"open({str(REPO / 'written_by_student.txt')!r}, 'w').write('x')\n" + GOOD_SIGMOID]
+    _, verdict = grade(client, cells)
+    assert "`sigmoid` is not defined" in verdict.message  # the write raised before the definition
+    assert not (REPO / "written_by_student.txt").exists()
+    listing = ["import os\nassert sorted(os.listdir(%r)) == ['.venv', 'nb_helpers'] or sorted(os.listdir(%r)) == ['nb_helpers']\n"
+               % (str(REPO), str(REPO)) + GOOD_SIGMOID]
+    _, verdict = grade(client, listing)
+    assert verdict.passed
+
+
+def test_sandboxed_code_has_no_network(sandboxed):
+    client, _, _ = sandboxed
+    cells = ["import socket\ntry:\n    socket.create_connection(('1.1.1.1', 53), timeout=2)\n    NET = True\n"
+             "except OSError:\n    NET = False\nassert NET is False\n" + GOOD_SIGMOID]
+    _, verdict = grade(client, cells)
+    assert verdict.passed
+
+
+def test_sandboxed_grading_still_passes_correct_answers_quickly(sandboxed):
+    client, _, _ = sandboxed
+    start = time.monotonic()
+    for _ in range(5):
+        _, verdict = grade(client, [GOOD_SIGMOID])
+        assert verdict.passed
+    assert time.monotonic() - start < 30
+
+
+def json_dump(reply) -> str:
+    import json
+
+    return json.dumps(reply)

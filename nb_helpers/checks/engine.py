@@ -286,6 +286,17 @@ def _show(p: dict[str, Any] | None) -> str:
     return f"an object of type {p.get('class')}"
 
 
+def _describe(p: dict[str, Any] | None, redact: bool) -> str:
+    """`_show` for visible cases; only the kind (type, dtype, shape) for hidden ones."""
+    if not redact:
+        return _show(p)
+    if p is None:
+        return "nothing"
+    if "array" in p:
+        return f"a {p.get('type')} of shape {np.asarray(p['array']).shape}"
+    return f"a value of type {p.get('class') or p.get('type')}"
+
+
 def _shape_of(p: dict[str, Any] | None) -> str:
     if p and "array" in p:
         a = np.asarray(p["array"])
@@ -293,8 +304,9 @@ def _shape_of(p: dict[str, Any] | None) -> str:
     return _show(p) if p else "nothing"
 
 
-def _compare(actual: Any, expected: Any, kind: str, rtol: float, atol: float) -> str | None:
-    """None when `actual` matches `expected`; else what is wrong (kind of mismatch, no values)."""
+def _compare(actual: Any, expected: Any, kind: str, rtol: float, atol: float, redact: bool = False) -> str | None:
+    """None when `actual` matches `expected`; else what is wrong. With `redact`, the answer names
+    kinds, shapes and dtypes only, never values (hidden cases)."""
     if not isinstance(actual, dict) or "type" not in actual:
         return "returned something unreadable"
     a_type, e_type = actual.get("type"), expected.get("type")
@@ -306,7 +318,7 @@ def _compare(actual: Any, expected: Any, kind: str, rtol: float, atol: float) ->
         if a_type in ("float", "int") and np.asarray(expected["array"]).ndim > 0:
             return "returned a single number; return an array with the input's shape"
         if a_type not in ("ndarray", "generic"):
-            return f"returned {_show(actual)}; return a NumPy array"
+            return f"returned {_describe(actual, redact)}; return a NumPy array"
         a, e = np.asarray(actual["array"]), np.asarray(expected["array"])
         if a.dtype.kind == "b":
             return "returned booleans; return 0.0/1.0 floats (e.g. `.astype(float)`)"
@@ -319,19 +331,19 @@ def _compare(actual: Any, expected: Any, kind: str, rtol: float, atol: float) ->
         if a_type == "tensor":
             return "returned a torch tensor; return a float"
         if a_type not in ("float", "int", "generic", "ndarray"):
-            return f"returned {_show(actual)}; return a float"
+            return f"returned {_describe(actual, redact)}; return a float"
         a = np.asarray(actual["array"])
         if a.ndim != 0:
             return f"returned an array of shape {a.shape}; return a single float (e.g. the mean)"
         return _compare_numbers(a, np.asarray(expected["array"]), rtol, atol)
     # "plain": structural comparison
     if a_type != e_type and not ({a_type, e_type} <= {"float", "int", "generic"}):
-        return f"returned {_show(actual)}; expected {_show(expected)}"
+        return f"returned {_describe(actual, redact)}; expected {_describe(expected, redact)}"
     if e_type in ("dict",):
         for k, ev in expected["items"].items():
             if k not in actual["items"]:
                 return f"has no {k!r}"
-            problem = _compare(actual["items"][k], ev, "plain", rtol, atol)
+            problem = _compare(actual["items"][k], ev, "plain", rtol, atol, redact)
             if problem:
                 return f"{k}: {problem}"
         return None
@@ -339,12 +351,12 @@ def _compare(actual: Any, expected: Any, kind: str, rtol: float, atol: float) ->
         if len(actual["items"]) != len(expected["items"]):
             return f"returned {len(actual['items'])} items; expected {len(expected['items'])}"
         for i, (av, ev) in enumerate(zip(actual["items"], expected["items"])):
-            problem = _compare(av, ev, "plain", rtol, atol)
+            problem = _compare(av, ev, "plain", rtol, atol, redact)
             if problem:
                 return f"item {i}: {problem}"
         return None
     if e_type == "str":
-        return None if actual.get("value") == expected.get("value") else f"returned {_show(actual)}; expected {_show(expected)}"
+        return None if actual.get("value") == expected.get("value") else f"returned {_describe(actual, redact)}; expected {_describe(expected, redact)}"
     if e_type == "tensor":
         if actual.get("dtype") != expected.get("dtype"):
             return f"returned dtype {actual.get('dtype')}; expected {expected.get('dtype')}"
@@ -357,7 +369,7 @@ def _compare(actual: Any, expected: Any, kind: str, rtol: float, atol: float) ->
         if a.shape != e.shape:
             return f"returned shape {a.shape}; expected shape {e.shape}"
         return _compare_numbers(a, e, rtol, atol)
-    return None if a_type == e_type else f"returned {_show(actual)}; expected {_show(expected)}"
+    return None if a_type == e_type else f"returned {_describe(actual, redact)}; expected {_describe(expected, redact)}"
 
 
 def _compare_numbers(a: np.ndarray, e: np.ndarray, rtol: float, atol: float) -> str | None:
@@ -429,7 +441,7 @@ def judge(check: Check, cases: Sequence[Case], outcomes: Sequence[Any], *, redac
     failures = 0
     first: str | None = None
     for case, got, want in zip(cases, outcomes, expected):
-        problem, warned = _problem(check, got, want, exact=case.exact)
+        problem, warned = _problem(check, got, want, exact=case.exact, redact=redact and case.random)
         if problem is None:
             continue
         failures += 1
@@ -440,7 +452,8 @@ def judge(check: Check, cases: Sequence[Case], outcomes: Sequence[Any], *, redac
     return Verdict(check.id, False, n, f"{first}\n({failures} of {n} checks failed)", reason="value")
 
 
-def _problem(check: Check, got: dict[str, Any], want: dict[str, Any], exact: bool = False) -> tuple[str | None, bool]:
+def _problem(check: Check, got: dict[str, Any], want: dict[str, Any], exact: bool = False,
+             redact: bool = False) -> tuple[str | None, bool]:
     status = got.get("status")
     if status == "missing":
         return f"`{check.object_name}` is not defined (did its solution cell run without errors?)", False
@@ -464,7 +477,7 @@ def _problem(check: Check, got: dict[str, Any], want: dict[str, Any], exact: boo
     if got.get("mutated"):
         return f"modified its {', '.join(got['mutated'])} in place; build a new result instead", False
     rtol, atol = (0.0, 0.0) if exact else (check.rtol, check.atol)
-    return _compare(got.get("value"), want.get("value"), check.result, rtol, atol), False
+    return _compare(got.get("value"), want.get("value"), check.result, rtol, atol, redact), False
 
 
 def _message(check: Check, case: Case, got: dict[str, Any], want: dict[str, Any], problem: str,

@@ -30,10 +30,16 @@ def source_of(cell: Any) -> str:
     return "".join(src) if isinstance(src, list) else str(src)
 
 
-def student_program(nb: Any) -> tuple[str, list[str]]:
-    """(setup cell source, solution cell sources in notebook order)."""
-    setup = next((source_of(c) for c in nb.get("cells", []) if is_setup_cell(c)), DEFAULT_PREAMBLE)
-    solutions = [source_of(c) for c in nb.get("cells", []) if is_solution_cell(c)]
+def student_program(nb: Any, before: int | None = None) -> tuple[str, list[str]]:
+    """(setup cell source, solution cell sources in notebook order).
+
+    With `before`, only the solution cells above that cell index: what had run in the kernel when
+    the check cell at `before` ran.
+    """
+    cells = list(nb.get("cells", []))
+    setup = next((source_of(c) for c in cells if is_setup_cell(c)), DEFAULT_PREAMBLE)
+    upto = len(cells) if before is None else before
+    solutions = [source_of(c) for c in cells[:upto] if is_solution_cell(c)]
     return setup, solutions
 
 

@@ -30,7 +30,7 @@ class ForkServerClient:
     def start(self) -> None:
         env = dict(os.environ if self.env is None else self.env)
         env.update({"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-                    "PYTHONUNBUFFERED": "1", "MALLOC_ARENA_MAX": "2"})
+                    "PYTHONUNBUFFERED": "1", "MALLOC_ARENA_MAX": "2", "MPLBACKEND": "Agg"})
         cmd = self.command_prefix + [sys.executable, "-m", "nb_helpers.grading.forkserver"]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         self._buffer = b""

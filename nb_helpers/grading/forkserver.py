@@ -147,14 +147,28 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
 def serve(stdin: Any = None, stdout: Any = None) -> None:
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
-    # Warm up: everything a child needs is imported once, here.
-    import numpy  # noqa: F401
-    import torch
+    # Warm up: everything a lesson's setup cell and a typical answer need is imported once, here,
+    # so that each forked child starts in milliseconds.
+    os.environ["MPLBACKEND"] = "Agg"
+    import matplotlib
 
-    from .. import checks  # noqa: F401 - registers every lesson's checks
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401
+    import numpy  # noqa: F401
+    import scipy.special  # noqa: F401
+    import sklearn.datasets  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
+    import sklearn.metrics  # noqa: F401
+    import sklearn.model_selection  # noqa: F401
+    import sklearn.pipeline  # noqa: F401
+    import sklearn.preprocessing  # noqa: F401
+    import torch  # noqa: F401
+
+    from .. import __version__, checks  # noqa: F401 - registers every lesson's checks
+    from ..env import prepare_lesson
     from .cells import to_python
 
-    torch.set_num_threads(1)
+    prepare_lesson(__version__, quiet=True)  # threads, deterministic algorithms, style: as the setup cell
     to_python("x = 1\n")
     stdout.write(json.dumps({"status": "ready", "pid": os.getpid()}) + "\n")
     stdout.flush()

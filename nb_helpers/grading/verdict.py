@@ -8,7 +8,7 @@ import os
 from typing import Any
 
 from nbformat.v4 import new_output
-from traitlets import Float, Integer, Unicode
+from traitlets import Bool, Float, Integer, List, Unicode
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
@@ -16,6 +16,7 @@ from ..checks import plain
 from ..checks.engine import REGISTRY, Verdict, case_seed, judge
 from .cells import nbgrader_meta, student_program
 from .client import ForkServerError, shared_client
+from .sandbox import bwrap_path, sandbox_prefix
 
 CHECK_PREFIX = "test_"
 
@@ -42,18 +43,50 @@ class VerdictPreprocessor(NbGraderPreprocessor):
     ).tag(config=True)
     check_timeout = Float(30.0, help="Seconds one exercise's check may run.").tag(config=True)
     memory_limit_mb = Integer(2048, help="Extra address space (MiB) a check may allocate; 0 disables.").tag(config=True)
+    sandbox = Bool(True, help="Run students' code under bubblewrap (no network, course files hidden).").tag(config=True)
+    hidden_paths = List(Unicode(), help="More directories students' code must not see (the course root, the "
+                                        "gradebook's folder and the exchange are always hidden).").tag(config=True)
+    _warned = False
+
+    def _command_prefix(self, resources: dict) -> list[str]:
+        if not self.sandbox:
+            return []
+        if bwrap_path() is None:
+            if not VerdictPreprocessor._warned:
+                self.log.warning("!" * 72)
+                self.log.warning("bubblewrap (bwrap) is not installed: students' code is graded WITHOUT network and "
+                                 "filesystem isolation (time and memory limits still apply). Install it: apt-get install bubblewrap")
+                self.log.warning("!" * 72)
+                VerdictPreprocessor._warned = True
+            return []
+        return sandbox_prefix(self._hidden(resources))
+
+    def _hidden(self, resources: dict) -> list[str]:
+        from nbgrader.coursedir import CourseDirectory
+
+        hidden = [CourseDirectory(config=self.config).root, *self.hidden_paths]
+        db_url = str(resources.get("nbgrader", {}).get("db_url", ""))
+        if db_url.startswith("sqlite:///"):
+            hidden.append(os.path.dirname(os.path.abspath(db_url[len("sqlite:///"):])))
+        exchange = self.config.get("Exchange", {}).get("root", "/srv/nbgrader/exchange")
+        hidden.append(str(exchange))
+        return hidden
 
     def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
         info = resources.get("nbgrader", {})
         assignment, student = str(info.get("assignment", "")), str(info.get("student", ""))
-        setup, cells = student_program(nb)
         cwd = resources.get("metadata", {}).get("path") or os.getcwd()
-        for cell in nb.cells:
+        self._prefix = self._command_prefix(resources)
+        if self._prefix:
+            cwd = "/tmp"  # the sandbox sees no course files; the child works in its private /tmp
+        for index, cell in enumerate(nb.cells):
             meta = nbgrader_meta(cell)
             grade_id = str(meta.get("grade_id", ""))
             if cell.cell_type != "code" or not meta.get("grade") or not grade_id.startswith(CHECK_PREFIX):
                 continue
             exercise = grade_id[len(CHECK_PREFIX):]
+            # the student's code as it stood when this check cell ran: setup + solution cells above it
+            setup, cells = student_program(nb, before=index)
             cell.outputs = [self.verdict_output(exercise, assignment, student, setup, cells, cwd)]
         return nb, resources
 
@@ -66,7 +99,7 @@ class VerdictPreprocessor(NbGraderPreprocessor):
         request = {"exercise": exercise, "seed": seed, "setup": setup, "cells": cells, "cwd": cwd,
                    "timeout": self.check_timeout, "memory_mb": self.memory_limit_mb}
         try:
-            reply = shared_client().request(request)
+            reply = shared_client(self._prefix).request(request)
         except ForkServerError as exc:  # infrastructure: fail loudly rather than grade wrongly
             raise RuntimeError(f"grading infrastructure failed on {exercise}: {exc}") from exc
         status = reply.get("status")

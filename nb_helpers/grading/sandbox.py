@@ -1,0 +1,47 @@
+"""Isolation of the process that runs students' code at grading time, with bubblewrap (`bwrap`).
+
+Inside the sandbox: no network (own network namespace), a read-only view of the machine, a private
+empty /tmp, and the course directory (solutions, gradebook, every submission) replaced by an empty
+directory, except the Python environment and the `nb_helpers` package, bound back read-only. The
+process dies with its parent and sees only its own processes, so nothing it starts outlives it.
+Without bubblewrap, grading still applies the time and memory limits and says loudly what is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Iterable
+
+import nb_helpers
+
+
+def bwrap_path() -> str | None:
+    return shutil.which("bwrap")
+
+
+def _inside(path: Path, roots: Iterable[Path]) -> bool:
+    return any(path == r or r in path.parents for r in roots)
+
+
+def sandbox_prefix(hidden: Iterable[str | os.PathLike], bwrap: str | None = None) -> list[str]:
+    """The bwrap command line that wraps a command; `hidden` directories appear empty inside."""
+    bwrap = bwrap or bwrap_path()
+    if bwrap is None:
+        raise FileNotFoundError("bubblewrap (bwrap) is not installed")
+    hidden_dirs = sorted({Path(h).resolve() for h in hidden if Path(h).exists()})
+    needed = [Path(sys.prefix).resolve(), Path(nb_helpers.__file__).resolve().parent]
+    args = [bwrap, "--unshare-all", "--die-with-parent", "--new-session",
+            "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    for directory in hidden_dirs:
+        args += ["--tmpfs", str(directory)]
+    for path in needed:
+        if _inside(path, hidden_dirs):
+            args += ["--ro-bind", str(path), str(path)]
+    for directory in hidden_dirs:
+        args += ["--remount-ro", str(directory)]
+    args += ["--unsetenv", "JPY_PARENT_PID", "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp/mpl",
+             "--chdir", "/tmp"]
+    return args

@@ -56,6 +56,8 @@ def graded(request, tmp_path_factory):
     }
     if "sigmoid" in ids:
         students["naive_sigmoid"] = synthetic.with_wrong_answer(source, "sigmoid", NAIVE_SIGMOID)
+        # the kernel dies in the fourth exercise's cell: the three before it still count
+        students["dies"] = synthetic.with_code_in_solution(source, ids[3], "import os\nos._exit(1)\n")
     for student, nb in students.items():
         synthetic.write_submission(nb, root, student, lesson)
     nbgrader(root, "autograde", lesson, "--force")
@@ -102,6 +104,18 @@ def test_feedback_shows_the_hint_but_not_hidden_values(graded):
     assert got["test_sigmoid"] == 0 and sum(got.values()) == len(ids) - 1
     html = (root / "feedback" / "naive_sigmoid" / lesson / f"{lesson}.html").read_text()
     assert "overflows" in html and "RuntimeWarning" in html
+
+
+def test_a_dying_kernel_costs_only_the_exercises_it_prevented(graded):
+    root, lesson, ids = graded
+    if "sigmoid" not in ids:
+        pytest.skip("exercised on lesson 01")
+    got = scores(root, lesson, "dies")
+    assert got == {f"test_{i}": (1.0 if i in ids[:3] else 0.0) for i in ids}
+    executed = nbformat.read(root / "autograded" / "dies" / lesson / f"{lesson}.ipynb", as_version=4)
+    assert executed.cells[0].source.startswith("**Grading note.** The notebook's kernel stopped")
+    fourth = next(c for c in executed.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == f"test_{ids[3]}")
+    assert "died" in fourth.outputs[0]["evalue"]
 
 
 def test_regrading_gives_the_same_grades(graded):

@@ -260,7 +260,8 @@ def _render_value(a: Any, max_items: int = 8) -> str:
 
 def describe_call(name: str, case: Case) -> str:
     args, kwargs = case.fresh()
-    parts = [_render_value(a) for a in args] + [f"{k}={_render_value(v)}" for k, v in kwargs.items()]
+    parts = [_render_value(a) for a in args] + [f"{k}={_render_value(v)}" for k, v in kwargs.items()
+                                                  if not k.startswith("_")]  # private markers of a declaration
     return f"{name}({', '.join(parts)})"
 
 

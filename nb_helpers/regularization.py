@@ -22,7 +22,7 @@ import torch.nn.functional as F
 __all__ = [
     "l1_penalty", "l2_penalty", "regularized_bce", "soft_threshold", "dropout",
     "constrained_optimum", "plot_constraint_regions", "sparse_regression_data", "many_features_data",
-    "ista_lasso", "overfit_data",
+    "ista_lasso", "lasso_optimality_gap", "overfit_data",
 ]
 
 ArrayOrTensor = TypeVar("ArrayOrTensor", np.ndarray, torch.Tensor)
@@ -202,8 +202,30 @@ def ista_lasso(X: np.ndarray, y: np.ndarray, alpha: float, steps: int = 2000, th
 
 def overfit_data(n_train: int = 60, n_val: int = 600, noise: float = 0.35,
                  seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Two interleaving half-moons (scikit-learn's generator, nothing downloaded), few training points and label noise."""
-    from sklearn.datasets import make_moons
+    r"""Two interleaving half-moons with Gaussian noise (generated here, nothing downloaded): few training points.
 
-    X, y = make_moons(n_samples=n_train + n_val, noise=noise, random_state=seed)
-    return X[:n_train], y[:n_train].astype(np.float64), X[n_train:], y[n_train:].astype(np.float64)
+    Class 0 lies on $(\cos t, \sin t)$, class 1 on $(1 - \cos t, \tfrac12 - \sin t)$, $t \sim U(0, \pi)$.
+    Returns `(X_train, y_train, X_val, y_val)` with float64 labels 0.0/1.0.
+    """
+    rng = np.random.default_rng(seed)
+    n = n_train + n_val
+    y = rng.integers(0, 2, size=n)
+    t = rng.uniform(0.0, np.pi, size=n)
+    X = np.where(y[:, None] == 0, np.c_[np.cos(t), np.sin(t)], np.c_[1.0 - np.cos(t), 0.5 - np.sin(t)])
+    X = X + noise * rng.normal(size=(n, 2))
+    y = y.astype(np.float64)
+    return X[:n_train], y[:n_train], X[n_train:], y[n_train:]
+
+
+def lasso_optimality_gap(X: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float) -> tuple[float, float]:
+    r"""How far `w` is from satisfying the lasso optimality (KKT) conditions of $\frac{1}{2n}\|Xw-y\|^2 + \alpha\|w\|_1$.
+
+    With $g = \nabla f(w) = X^\top(Xw - y)/n$, an optimum has $g_j = -\alpha\,\mathrm{sign}(w_j)$ where
+    $w_j \ne 0$ and $|g_j| \le \alpha$ where $w_j = 0$. Returns (max $|g_j + \alpha\,\mathrm{sign}(w_j)|$ on the
+    support, max $|g_j|$ on the zeros), so an optimum gives (≈ 0, ≤ α).
+    """
+    g = X.T @ (X @ w - y) / X.shape[0]
+    support = w != 0
+    on_support = float(np.abs(g[support] + alpha * np.sign(w[support])).max()) if support.any() else 0.0
+    on_zeros = float(np.abs(g[~support]).max()) if (~support).any() else 0.0
+    return on_support, on_zeros

@@ -32,9 +32,8 @@ def setup_cell_source() -> str:
 import os, sys
 NB_HELPERS_RELEASE = "{__version__}"
 if "google.colab" in sys.modules:
-    import subprocess
     _spec = os.environ.get("{INSTALL_SPEC_ENV}", f"{install_spec('v{NB_HELPERS_RELEASE}')}")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", _spec], check=True)
+    %pip install --quiet "{{_spec}}"
 try:
     from nb_helpers.env import prepare_lesson
 except ImportError:

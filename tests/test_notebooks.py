@@ -122,3 +122,32 @@ def test_student_version_runs_with_only_not_implemented_errors(lesson, tmp_path)
     for grade_id, error in errors:
         assert error.ename == "NotImplementedError", (grade_id, error.ename, error.evalue)
         assert str(grade_id).startswith("test_") and error.evalue == f"{grade_id[5:]}: not implemented yet"
+
+
+@pytest.mark.parametrize("override", [None, "nn-training-course @ git+file:///tmp/course-clone@v0"])
+def test_setup_cell_installs_the_tagged_release_only_in_colab(monkeypatch, override):
+    import sys
+    import types
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    install_part = setup_cell_source().split("\ntry:")[0]     # everything before the imports
+    calls = []
+
+    class Shell:
+        def run_line_magic(self, name, line):
+            calls.append((name, line))
+
+    def run(namespace):
+        exec(TransformerManager().transform_cell(install_part), namespace)  # noqa: S102
+        return namespace
+
+    if override:
+        monkeypatch.setenv("NB_HELPERS_INSTALL_SPEC", override)
+    run({"get_ipython": Shell})
+    assert calls == []                                            # not in Colab: installs nothing
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    namespace = run({"get_ipython": Shell})
+    assert calls == [("pip", 'install --quiet "{_spec}"')]       # IPython expands {_spec} itself
+    assert namespace["_spec"] == (override or install_spec(TAG))
+    assert "torch" not in namespace["_spec"] and "--upgrade" not in calls[0][1]

@@ -7,11 +7,13 @@ $\pi[i:i+m]$ for $i = 0, m, 2m, \dots$: $\lceil n/m \rceil$ batches, the last on
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from typing import Iterator
 
 import numpy as np
 
-__all__ = ["iterate_minibatches", "n_batches", "mean_of_batch_means"]
+__all__ = ["iterate_minibatches", "n_batches", "mean_of_batch_means", "digits_arrays"]
 
 
 def iterate_minibatches(X: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = True,
@@ -42,3 +44,23 @@ def mean_of_batch_means(per_sample: np.ndarray, batch_size: int) -> float:
     per_sample = np.asarray(per_sample, dtype=np.float64)
     means = [per_sample[i:i + batch_size].mean() for i in range(0, len(per_sample), batch_size)]
     return float(np.mean(means))
+
+
+def digits_arrays(dtype: type = np.float32) -> tuple[np.ndarray, np.ndarray]:
+    r"""scikit-learn's offline digits data: `X` (1797, 64) with pixels scaled to $[0, 1]$ ($x/16$) and labels `y`
+    (int64, 0–9) — the same numbers as `sklearn.datasets.load_digits(return_X_y=True)`.
+
+    Read straight from the CSV file that ships with scikit-learn, so a lesson does not pay about a second
+    for importing scikit-learn; falls back to `load_digits` if that file is not where it is expected.
+    """
+    spec = importlib.util.find_spec("sklearn")
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    path = os.path.join(folders[0], "datasets", "data", "digits.csv.gz") if folders else ""
+    if path and os.path.exists(path):
+        data = np.loadtxt(path, delimiter=",")
+        X, y = data[:, :-1], data[:, -1]
+    else:  # pragma: no cover - a scikit-learn release that moved its data files
+        from sklearn.datasets import load_digits
+
+        X, y = load_digits(return_X_y=True)
+    return (X / 16.0).astype(dtype), y.astype(np.int64)

@@ -105,13 +105,12 @@ def test_optimizer_state_memory_per_parameter_matches_torch():
         assert tensor_floats == floats
 
 
-def test_rmsprop_eps_outside_the_root_differs_from_the_keras_form():
-    p1, p2 = [np.array([1.0])], [np.array([1.0])]
-    O.RMSprop(p1, lr=0.01, eps=0.1).step([np.array([0.01])])
-    s = 0.01 * 0.01**2
-    np.testing.assert_allclose(p1[0], 1.0 - 0.01 * 0.01 / (math.sqrt(s) + 0.1), rtol=1e-15)
-    assert abs(p1[0][0] - (1.0 - 0.01 * 0.01 / math.sqrt(s + 0.1))) > 1e-4
-    del p2
+def test_rmsprop_adds_eps_outside_the_square_root_not_inside_like_keras():
+    p = [np.array([1.0])]
+    O.RMSprop(p, lr=0.01, eps=0.1).step([np.array([0.01])])
+    s = 0.01 * 0.01**2  # (1 - alpha) g^2 after one step from s = 0
+    np.testing.assert_allclose(p[0], 1.0 - 0.01 * 0.01 / (math.sqrt(s) + 0.1), rtol=1e-15)
+    assert abs(p[0][0] - (1.0 - 0.01 * 0.01 / math.sqrt(s + 0.1))) > 1e-4
 
 
 def test_adamw_decay_is_decoupled_and_adam_decay_is_coupled():
@@ -276,6 +275,16 @@ def test_shuffled_minibatches_partition_the_data_keep_rows_aligned_and_repeat_pe
     assert all(np.array_equal(a, b) for (a, _), (b, _) in zip(batches, again))
     dropped = list(MB.iterate_minibatches(X, y, 5, seed=1, drop_last=True))
     assert [len(b) for b, _ in dropped] == [5, 5, 5, 5]
+
+
+def test_digits_arrays_equal_sklearn_load_digits():
+    from sklearn.datasets import load_digits
+
+    X, y = MB.digits_arrays(np.float64)
+    X_ref, y_ref = load_digits(return_X_y=True)
+    np.testing.assert_array_equal(X, X_ref / 16.0)
+    np.testing.assert_array_equal(y, y_ref)
+    assert MB.digits_arrays()[0].dtype == np.float32 and y.dtype == np.int64
 
 
 def test_mean_of_batch_means_differs_from_the_per_sample_mean_with_a_short_last_batch():

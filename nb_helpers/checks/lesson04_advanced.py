@@ -1067,11 +1067,15 @@ def _probe_snapshots(obj, args, kwargs):
     models, x = _snapshot_models(args[0])
     modes = [[m.training for m in model.modules()] for model in models]
     torch.manual_seed(0)  # dropout in training mode would draw from here: keep wrong answers reproducible
+    grad_mode = torch.is_grad_enabled()
     out = obj(models, x)
+    grad_mode_after = torch.is_grad_enabled()
+    torch.set_grad_enabled(grad_mode)
     return {
         "mean probabilities": out.detach() if isinstance(out, torch.Tensor) else out,
         "result requires grad": _yes(isinstance(out, torch.Tensor) and out.requires_grad),
         "train/eval modes restored": _yes([[m.training for m in model.modules()] for model in models] == modes),
+        "gradient mode left as it was": _yes(grad_mode_after == grad_mode),
     }
 
 
@@ -1118,6 +1122,17 @@ def _snap_all_back_to_train(models, x):
     return out
 
 
+def _snap_grad_switched_off(models, x):
+    modes = [m.training for m in models]
+    torch.set_grad_enabled(False)
+    for m in models:
+        m.eval()
+    out = sum(torch.softmax(m(x), dim=1) for m in models) / len(models)
+    for m, mode in zip(models, modes):
+        m.train(mode)
+    return out
+
+
 def _snapshot_cases(rng: np.random.Generator) -> list[Case]:
     cases = []
     for _ in range(2):
@@ -1145,5 +1160,8 @@ register(Check(
                                            "model.eval() and call model.train(mode) afterwards."),
            WrongAnswer(_snap_with_grad, "predict inside torch.no_grad() so the result carries no autograd graph."),
            WrongAnswer(_snap_all_back_to_train, "restore each model's own mode: a model that was in eval mode must stay "
-                                                "in eval mode.")],
+                                                "in eval mode."),
+           WrongAnswer(_snap_grad_switched_off, "use the `with torch.no_grad():` block, which switches gradients back on "
+                                                "when it ends; torch.set_grad_enabled(False) leaves them off for all "
+                                                "later training.")],
 ))

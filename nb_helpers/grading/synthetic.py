@@ -43,7 +43,8 @@ def solution_cell(nb: Any, exercise: str) -> Any:
             return cell
     # several exercises may share a cell whose grade_id is the first one's
     for cell in nb.cells:
-        if cell.cell_type == "code" and nbgrader_meta(cell).get("solution") and f" {exercise}(" in cell.source:
+        if cell.cell_type == "code" and nbgrader_meta(cell).get("solution") and (
+                f"def {exercise}(" in cell.source or f"class {exercise}" in cell.source):
             return cell
     raise KeyError(f"no solution cell defines {exercise!r}")
 

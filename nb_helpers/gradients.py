@@ -13,7 +13,7 @@ from typing import Iterable
 import torch
 from torch import nn
 
-__all__ = ["layer_grad_norms", "clip_grad_norm", "deep_mlp", "weight_grad_profile"]
+__all__ = ["layer_grad_norms", "clip_grad_norm", "deep_mlp", "weight_grad_profile", "capture_activations"]
 
 
 def layer_grad_norms(model: nn.Module) -> dict[str, float]:
@@ -94,3 +94,25 @@ def weight_grad_profile(norms: dict[str, float]) -> tuple[list[str], list[float]
     """The `*.weight` entries of a {name: gradient norm} dict, input layer first: (layer names, norms)."""
     names = [n for n in norms if n.endswith(".weight")]
     return [n.removesuffix(".weight") for n in names], [norms[n] for n in names]
+
+
+def capture_activations(model: nn.Sequential) -> dict[str, torch.Tensor]:
+    r"""Keep each hidden activation output $h_l$ (children named `act*`) of the next forward pass, with its gradient.
+
+    Returns a dict that the forward pass fills, `{"act1": h_1, ...}` in input-to-output order; after
+    `loss.backward()`, `h.grad` is $\partial L/\partial h_l$, the backward signal arriving at layer $l$.
+    The hooks stay registered, so use it on a network you run forward once.
+    """
+    acts: dict[str, torch.Tensor] = {}
+
+    def keep(name):
+        def hook(module, inputs, output):
+            if output.requires_grad:
+                output.retain_grad()
+            acts[name] = output
+        return hook
+
+    for name, module in model.named_children():
+        if name.startswith("act"):
+            module.register_forward_hook(keep(name))
+    return acts

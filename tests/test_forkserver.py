@@ -234,3 +234,16 @@ def json_dump(reply) -> str:
     import json
 
     return json.dumps(reply)
+
+
+def test_sandbox_binds_the_environment_back_when_it_lives_under_tmp(monkeypatch):
+    import sys
+
+    from nb_helpers.grading import sandbox
+
+    monkeypatch.setattr(sys, "prefix", "/tmp/clone/.venv")
+    monkeypatch.setattr(sandbox, "bwrap_path", lambda: "/usr/bin/bwrap")
+    args = sandbox.sandbox_prefix([], bwrap="/usr/bin/bwrap")
+    pairs = list(zip(args, args[1:], args[2:]))
+    assert ("--ro-bind", "/tmp/clone/.venv", "/tmp/clone/.venv") in pairs
+    assert args.index("--tmpfs") < max(i for i, a in enumerate(args) if a == "--ro-bind")

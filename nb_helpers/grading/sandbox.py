@@ -37,8 +37,9 @@ def sandbox_prefix(hidden: Iterable[str | os.PathLike], bwrap: str | None = None
             "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
     for directory in hidden_dirs:
         args += ["--tmpfs", str(directory)]
+    covered = hidden_dirs + [Path("/tmp").resolve()]  # the private /tmp hides a course or venv cloned there
     for path in needed:
-        if _inside(path, hidden_dirs):
+        if _inside(path, covered):
             args += ["--ro-bind", str(path), str(path)]
     for directory in hidden_dirs:
         args += ["--remount-ro", str(directory)]

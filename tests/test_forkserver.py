@@ -168,6 +168,13 @@ def sandboxed(tmp_path_factory):
     from tests.course import REPO
 
     require_tool("bwrap", "the grading sandbox")
+    from nb_helpers.grading.sandbox import bwrap_usable
+
+    if not bwrap_usable():
+        message = "bubblewrap cannot create namespaces on this machine (the grading sandbox)"
+        if os.environ.get("COURSE_REQUIRE_ALL") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
     secret_dir = tmp_path_factory.mktemp("course-secrets")
     canary = f"CANARY-{os.getpid()}-{time.time_ns()}"
     (secret_dir / "gradebook.txt").write_text(canary)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Iterable
@@ -20,6 +21,24 @@ import nb_helpers
 
 def bwrap_path() -> str | None:
     return shutil.which("bwrap")
+
+
+_usable: dict[str, bool] = {}
+
+
+def bwrap_usable(bwrap: str | None = None) -> bool:
+    """Is bubblewrap installed *and* allowed to create namespaces here (some containers forbid it)?"""
+    bwrap = bwrap or bwrap_path()
+    if bwrap is None:
+        return False
+    if bwrap not in _usable:
+        try:
+            probe = subprocess.run([bwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"],
+                                   capture_output=True, timeout=30)
+            _usable[bwrap] = probe.returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            _usable[bwrap] = False
+    return _usable[bwrap]
 
 
 def _inside(path: Path, roots: Iterable[Path]) -> bool:

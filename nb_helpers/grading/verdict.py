@@ -16,7 +16,7 @@ from ..checks import plain
 from ..checks.engine import REGISTRY, Verdict, case_seed, judge
 from .cells import nbgrader_meta, student_program
 from .client import ForkServerError, shared_client
-from .sandbox import bwrap_path, sandbox_prefix
+from .sandbox import bwrap_usable, sandbox_prefix
 
 CHECK_PREFIX = "test_"
 
@@ -51,11 +51,12 @@ class VerdictPreprocessor(NbGraderPreprocessor):
     def _command_prefix(self, resources: dict) -> list[str]:
         if not self.sandbox:
             return []
-        if bwrap_path() is None:
+        if not bwrap_usable():
             if not VerdictPreprocessor._warned:
                 self.log.warning("!" * 72)
-                self.log.warning("bubblewrap (bwrap) is not installed: students' code is graded WITHOUT network and "
-                                 "filesystem isolation (time and memory limits still apply). Install it: apt-get install bubblewrap")
+                self.log.warning("bubblewrap (bwrap) is not installed or may not create namespaces here: students' code "
+                                 "is graded WITHOUT network and filesystem isolation (time and memory limits still apply). "
+                                 "Install it: apt-get install bubblewrap")
                 self.log.warning("!" * 72)
                 VerdictPreprocessor._warned = True
             return []

@@ -32,20 +32,3 @@ def nbgrader(root: Path, *args: str, check: bool = True, env: dict | None = None
     if check and proc.returncode != 0:
         raise AssertionError(f"nbgrader {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
     return proc
-
-
-def cell_scores(root: Path, lesson: str, student: str) -> dict[str, float]:
-    """{grade cell id: auto score} of one autograded submission, read from the gradebook."""
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
-        nb = gb.find_submission_notebook(lesson, lesson, student)
-        return {g.cell_id_name if hasattr(g, "cell_id_name") else g.name: g.score for g in nb.grades}
-
-
-def total_score(root: Path, lesson: str, student: str) -> tuple[float, float]:
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
-        sub = gb.find_submission(lesson, student)
-        return sub.score, sub.max_score

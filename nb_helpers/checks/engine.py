@@ -18,7 +18,6 @@ import copy
 import hashlib
 import random
 import sys
-import traceback
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -298,13 +297,6 @@ def _describe(p: dict[str, Any] | None, redact: bool) -> str:
     return f"a value of type {p.get('class') or p.get('type')}"
 
 
-def _shape_of(p: dict[str, Any] | None) -> str:
-    if p and "array" in p:
-        a = np.asarray(p["array"])
-        return f"{p['type']} of dtype {p.get('dtype', a.dtype)} and shape {a.shape}"
-    return _show(p) if p else "nothing"
-
-
 def _compare(actual: Any, expected: Any, kind: str, rtol: float, atol: float, redact: bool = False) -> str | None:
     """None when `actual` matches `expected`; else what is wrong. With `redact`, the answer names
     kinds, shapes and dtypes only, never values (hidden cases)."""
@@ -562,7 +554,3 @@ def run_check(check: Check, obj: Any, *, seed: int | None = None) -> None:
     if not verdict.passed:
         raise AssertionError(verdict.message) from None
     print(verdict.pass_line)
-
-
-def format_exception_only(exc: BaseException) -> str:  # pragma: no cover - used for debugging output
-    return "".join(traceback.format_exception_only(type(exc), exc)).strip()

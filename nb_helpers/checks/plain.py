@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import math
 from typing import Any
 
 import numpy as np
@@ -133,7 +132,3 @@ def decode(text: str | bytes) -> Any:
         raise
     except (ValueError, TypeError, RecursionError) as exc:
         raise PlainDataError(f"malformed result data: {exc}") from None
-
-
-def is_finite_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)

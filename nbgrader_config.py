@@ -11,7 +11,8 @@ from nbgrader.preprocessors import (
 )
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 
-from nb_helpers.grading.execute import ResilientExecute
+from nb_helpers.grading.execute import SandboxedExecute
+from nb_helpers.grading.intake import check_submission
 from nb_helpers.grading.verdict import VerdictPreprocessor
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
@@ -23,14 +24,25 @@ c.CourseDirectory.release_directory = "notebooks"
 
 # Students may delete a check cell; put it back and grade it rather than leave it ungraded.
 c.OverwriteCells.add_missing_cells = True
-c.Execute.timeout = 120  # seconds per cell in the student's kernel (feedback only; verdicts have their own limit)
-c.ResilientExecute.timeout = 120
+# A renamed, missing or unreadable notebook: say so, per student, in words (everyone else is graded).
+c.BaseConverter.pre_convert_hook = check_submission
+# Limits on the student's code; change them here (or in a course's own nbgrader_config.py).
+c.SandboxedExecute.timeout = 120               # seconds a cell may run in the student's kernel (feedback run)
+c.SandboxedExecute.notebook_timeout = 600      # seconds the whole notebook may run; later exercises are not graded
+c.SandboxedExecute.memory_limit_mb = 2048      # memory the student's code may use on top of the libraries
+c.SandboxedExecute.max_cell_output_bytes = 2_000_000  # output kept per cell; the rest is dropped as it arrives
+c.SandboxedExecute.sandbox = True              # bubblewrap: no network, course files hidden (warns loudly if missing)
+c.VerdictPreprocessor.check_timeout = 30.0     # seconds one exercise's verdict may take
+c.VerdictPreprocessor.cell_timeout = 10.0      # seconds each solution cell above a check may run in the verdict
+c.VerdictPreprocessor.memory_limit_mb = 2048
+c.VerdictPreprocessor.sandbox = True
 
 # The grade of every check cell comes from VerdictPreprocessor, which recomputes it outside the
 # student's kernel and replaces the cell's outputs before SaveAutoGrades reads them.
-# ResilientExecute: a dead or hung kernel no longer makes nbgrader drop the whole submission.
+# SandboxedExecute runs the kernel (for the student's feedback) in the sandbox; a dead, hung or
+# overlong kernel no longer makes nbgrader drop the whole submission: it costs the exercises it prevented.
 c.Autograde.autograde_preprocessors = [
-    ResilientExecute,
+    SandboxedExecute,
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,
@@ -39,8 +51,5 @@ c.Autograde.autograde_preprocessors = [
     AssignLatePenalties,
     CheckCellMetadata,
 ]
-c.VerdictPreprocessor.check_timeout = 30.0
-c.VerdictPreprocessor.memory_limit_mb = 2048
-c.VerdictPreprocessor.sandbox = True  # bubblewrap: no network, course files hidden (warns loudly if missing)
 # Secret of this offering for the hidden cases: set NB_HELPERS_GRADING_SEED in the environment
 # (or c.VerdictPreprocessor.instructor_seed here, outside version control).

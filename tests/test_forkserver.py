@@ -31,9 +31,10 @@ def server():
     client.close()
 
 
-def grade(server, cells, exercise="sigmoid", seed=1, timeout=10.0, memory_mb=2048):
+def grade(server, cells, exercise="sigmoid", seed=1, timeout=10.0, memory_mb=2048, cell_timeout=0.0):
     reply = server.request({"exercise": exercise, "seed": seed, "setup": DEFAULT_PREAMBLE, "cells": cells,
-                            "cwd": os.getcwd(), "timeout": timeout, "memory_mb": memory_mb})
+                            "cwd": os.getcwd(), "timeout": timeout, "memory_mb": memory_mb,
+                            "cell_timeout": cell_timeout})
     if reply["status"] != "ok":
         return reply["status"], None
     check = REGISTRY[exercise]
@@ -72,6 +73,18 @@ def test_infinite_loop_is_stopped_by_the_time_limit(server):
     start = time.monotonic()
     status, _ = grade(server, ["def sigmoid(x):\n    while True:\n        pass\n"], timeout=2.0)
     assert status == "timeout" and time.monotonic() - start < 10
+
+
+def test_an_endless_cell_above_is_interrupted_and_costs_only_what_it_defines(server):
+    # a later exercise still passes: the endless cell is interrupted, as the kernel interrupts it
+    status, verdict = grade(server, ["while True:\n    pass\ndef tanh(x):\n    return x\n", GOOD_SIGMOID],
+                            timeout=10.0, cell_timeout=1.0)
+    assert status == "ok" and verdict.passed
+    # the exercise the endless cell was to define fails, and says why
+    status, verdict = grade(server, ["while True:\n    pass\n" + GOOD_SIGMOID], timeout=10.0, cell_timeout=1.0)
+    assert status == "ok" and not verdict.passed
+    assert "`sigmoid` is not defined: a cell above it was interrupted after 1 s" in verdict.message
+    assert "hint" not in verdict.message
 
 
 def test_process_exit_in_a_cell_is_reported_as_a_crash(server):
@@ -254,3 +267,15 @@ def test_sandbox_binds_the_environment_back_when_it_lives_under_tmp(monkeypatch)
     pairs = list(zip(args, args[1:], args[2:]))
     assert ("--ro-bind", "/tmp/clone/.venv", "/tmp/clone/.venv") in pairs
     assert args.index("--tmpfs") < max(i for i, a in enumerate(args) if a == "--ro-bind")
+
+
+def test_rlimit_launcher_caps_the_address_space():
+    import subprocess
+    import sys
+
+    probe = "import resource; print(resource.getrlimit(resource.RLIMIT_AS)[0] // 2**20)"
+    out = subprocess.run([sys.executable, "-m", "nb_helpers.grading.rlimit", "3000", "--", sys.executable, "-c", probe],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "3000"
+    bad = subprocess.run([sys.executable, "-m", "nb_helpers.grading.rlimit", "3000"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "usage:" in bad.stderr

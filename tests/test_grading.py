@@ -113,9 +113,10 @@ def test_a_dying_kernel_costs_only_the_exercises_it_prevented(graded):
     got = scores(root, lesson, "dies")
     assert got == {f"test_{i}": (1.0 if i in ids[:3] else 0.0) for i in ids}
     executed = nbformat.read(root / "autograded" / "dies" / lesson / f"{lesson}.ipynb", as_version=4)
-    assert executed.cells[0].source.startswith("**Grading note.** The notebook's kernel stopped")
+    assert executed.cells[0].source.startswith("**Grading note.** Execution stopped in cell")
+    assert "the kernel stopped (DeadKernelError" in executed.cells[0].source
     fourth = next(c for c in executed.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == f"test_{ids[3]}")
-    assert "died" in fourth.outputs[0]["evalue"]
+    assert fourth.outputs[0]["evalue"].startswith(f"{ids[3]}: not graded, because the kernel stopped (DeadKernelError")
 
 
 def test_regrading_gives_the_same_grades(graded):

@@ -401,6 +401,8 @@ def _same_outcome(check: Check, a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 def _hint_for(check: Check, case: Case, actual: dict[str, Any], warned: bool) -> str:
     """The hint of the first declared wrong answer that reproduces the student's outcome."""
+    if actual.get("status") in ("missing", "delegated"):
+        return ""  # nothing was computed: the problem line says it all
     for wrong in check.wrong:
         with _quiet():
             w = collect_one(check, wrong.func, case, None, None, ())
@@ -449,6 +451,8 @@ def _problem(check: Check, got: dict[str, Any], want: dict[str, Any], exact: boo
              redact: bool = False) -> tuple[str | None, bool]:
     status = got.get("status")
     if status == "missing":
+        if got.get("note"):
+            return f"`{check.object_name}` is not defined: {got['note']}", False
         return f"`{check.object_name}` is not defined (did its solution cell run without errors?)", False
     if status == "delegated":
         return f"called {got.get('delegated_to', 'a forbidden routine')}, which computes the answer for you", False
@@ -484,14 +488,16 @@ def _message(check: Check, case: Case, got: dict[str, Any], want: dict[str, Any]
             f"{a.dtype} array of shape {a.shape}" if isinstance(a, np.ndarray) else type(a).__name__ for a in args
         )
         problem = problem.split(":")[0] if got.get("status") == "error" else problem
-        return f"{check.id}: a hidden test case ({shapes}) failed: the function {problem}.\nhint: {hint}"
+        text = f"{check.id}: a hidden test case ({shapes}) failed: the function {problem}."
+        return f"{text}\nhint: {hint}" if hint else text
     call = describe_call(check.object_name, case)
     lines = [f"{call} {problem}"]
     if got.get("status") == "ok" and not warned and not got.get("mutated"):
         lines = [f"{call} returned {_show(got.get('value'))}", f"({problem})"]
     if want.get("status") == "ok" and want.get("value") is not None and got.get("status") in ("ok", "error"):
         lines.append(f"expected {_show(want['value'])}")
-    lines.append(f"hint: {hint}")
+    if hint:
+        lines.append(f"hint: {hint}")
     return "\n".join(lines)
 
 

@@ -1,40 +1,185 @@
-"""nbgrader's Execute preprocessor, made to survive the student's kernel.
+"""nbgrader's Execute preprocessor, made to survive and contain the student's kernel.
 
-Stock nbgrader drops a student's whole submission when its kernel dies (e.g. `os._exit`) or stops
-answering. Here the failure is caught: the cells that ran keep their outputs, a note at the top of
-the notebook says where and why execution stopped, and grading goes on. The grades do not depend
-on the kernel anyway (see `VerdictPreprocessor`): each exercise is judged from the student's code
-above its check cell, so a kernel killed in exercise k's cell costs exercise k and those after it.
+`ResilientExecute` keeps a submission whose kernel dies (`os._exit`), hangs or runs past the
+notebook's time limit: stock nbgrader drops the whole submission then. The cells that ran keep their
+outputs, a note at the top says where and why execution stopped, and `VerdictPreprocessor` marks every
+check cell from that point on as failed with that reason; the checks above it are graded as usual.
+It also caps each cell's outputs while they arrive, so an output flood never piles up in memory.
+
+`SandboxedExecute` also starts the kernel inside bubblewrap (see `sandbox.py`): no network, no view
+of the course (solutions, gradebook, other submissions, exchange), write access only to the
+submission's own folder and a private /tmp, an address-space limit, and nothing left running after.
+It talks to the kernel over the `ipc` transport (socket files in a folder both sides see) and
+interrupts it with a message, since signals do not cross into the sandbox's session.
 """
 
 from __future__ import annotations
 
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
 from typing import Any
 
-from nbformat.v4 import new_markdown_cell
+from jupyter_client.manager import AsyncKernelManager
+from nbformat.v4 import new_markdown_cell, new_output
+from traitlets import Bool, Enum, Float, Integer, List, Unicode
 
 from nbgrader.preprocessors import Execute
 
+from .sandbox import bwrap_usable, hidden_paths, sandbox_prefix, warn_unsandboxed
+
 NOTE_ID = "grading-note-kernel"
+RESOURCE_KEY = "nb_helpers"  # resources[RESOURCE_KEY]["kernel_stopped"] = {"index": ..., "reason": ...}
+
+
+class NotebookTimeLimit(Exception):
+    """The notebook ran longer than `ResilientExecute.notebook_timeout` allows."""
+
+
+def kernel_stopped(resources: dict) -> dict | None:
+    """Where and why the student's kernel stopped early in this conversion, if it did."""
+    return resources.get(RESOURCE_KEY, {}).get("kernel_stopped")
+
+
+def _output_size(msg: dict) -> int:
+    content = msg.get("content", {})
+    size = len(str(content.get("text", ""))) + len(str(content.get("evalue", "")))
+    size += sum(len(str(v)) for v in (content.get("data") or {}).values())
+    size += sum(len(str(line)) for line in content.get("traceback") or [])
+    return size
 
 
 class ResilientExecute(Execute):
-    """`Execute` that records a dead or unresponsive kernel instead of failing the submission."""
+    """`Execute` that records a dead, hung or overlong kernel instead of failing the submission."""
+
+    notebook_timeout = Float(600.0, help="Seconds the whole notebook may run; the cells after that point are "
+                                         "not run and their checks fail with the reason. 0 disables.").tag(config=True)
+    max_cell_output_bytes = Integer(2_000_000, help="Output a cell may produce; the rest is dropped as it "
+                                                    "arrives, with a note. 0 disables.").tag(config=True)
+    # The kernel's work is done once its last cell ran: stopping it at once saves the 1-5 s that a
+    # graceful shutdown of a kernel that imported torch takes, per submission.
+    shutdown_kernel = Enum(["graceful", "immediate"], default_value="immediate").tag(config=True)
 
     def preprocess(self, nb: Any, resources: Any, km: Any = None) -> tuple[Any, Any]:
+        self._deadline = time.monotonic() + self.notebook_timeout if self.notebook_timeout > 0 else math.inf
+        self._running: int | None = None
+        self._kernel_up = False
+        self._output_bytes: dict[int, int] = {}
         try:
             return super().preprocess(nb, resources, km=km)
-        except Exception as exc:  # noqa: BLE001 - DeadKernelError, timeouts, startup failures...
-            stopped = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.get("execution_count") is None
-                            and not c.get("outputs")), None)
-            where = f"cell {stopped + 1}" if stopped is not None else "the end of the notebook"
-            reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else 'no details'}"
-            self.log.warning("kernel failure in %s (%s): %s; grading what ran",
-                             resources.get("nbgrader", {}).get("student"), where, reason)
-            note = new_markdown_cell(
-                f"**Grading note.** The notebook's kernel stopped before {where} ({reason[:300]}). "
-                "Each exercise was still graded, from your code above its check cell; exercises whose code "
-                "could not run lost their point, with the reason in their check cell.")
-            note.id = NOTE_ID
-            nb.cells.insert(0, note)
-            return nb, resources
+        except Exception as exc:  # noqa: BLE001 - DeadKernelError, timeouts, the notebook time limit...
+            if not self._kernel_up:
+                raise  # the kernel never started: infrastructure, not the student's doing
+            return self._record_stop(nb, resources, exc)
+
+    def _record_stop(self, nb: Any, resources: Any, exc: Exception) -> tuple[Any, Any]:
+        index = self._running if self._running is not None else len(nb.cells)
+        if isinstance(exc, NotebookTimeLimit):
+            reason = str(exc)
+        else:
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "no details"
+            reason = f"the kernel stopped ({type(exc).__name__}: {detail[:200]})"
+        where = f"cell {index + 1}" if index < len(nb.cells) else "the end of the notebook"
+        self.log.warning("%s: %s in %s; grading what ran", resources.get("nbgrader", {}).get("student"), reason, where)
+        note = new_markdown_cell(
+            f"**Grading note.** Execution stopped in {where}: {reason}. The checks above that point were graded "
+            "as usual; the exercises from that point on lost their points, with this reason in their check cells.")
+        note.id = NOTE_ID
+        nb.cells.insert(0, note)
+        resources.setdefault(RESOURCE_KEY, {})["kernel_stopped"] = {"index": index + 1, "reason": reason}
+        return nb, resources
+
+    def preprocess_cell(self, cell: Any, resources: Any, index: int) -> tuple[Any, Any]:
+        self._kernel_up = True
+        self._running = index
+        if time.monotonic() >= self._deadline:
+            raise NotebookTimeLimit(f"the notebook's time limit ({self.notebook_timeout:g} s) was reached")
+        result = super().preprocess_cell(cell, resources, index)
+        if time.monotonic() >= self._deadline and any(o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", [])):
+            raise NotebookTimeLimit(f"the notebook's time limit ({self.notebook_timeout:g} s) was reached")
+        self._running = index + 1
+        return result
+
+    def _get_timeout(self, cell: Any) -> int | None:
+        """Each cell's limit, shortened so that no cell runs past the notebook's deadline."""
+        per_cell = super()._get_timeout(cell)
+        remaining = self._deadline - time.monotonic()
+        if math.isinf(remaining):
+            return per_cell
+        return max(1, int(math.ceil(min(per_cell or remaining, remaining))))
+
+    def output(self, outs: list, msg: dict, display_id: Any, cell_index: int) -> Any:
+        if self.max_cell_output_bytes <= 0 or msg.get("msg_type") not in {"stream", "display_data", "execute_result", "error"}:
+            return super().output(outs, msg, display_id, cell_index)
+        used = self._output_bytes.get(cell_index, 0)
+        if used > self.max_cell_output_bytes:
+            return None  # already capped: drop without keeping anything
+        used += _output_size(msg)
+        self._output_bytes[cell_index] = used
+        if used > self.max_cell_output_bytes:
+            note = new_output("stream", name="stderr",
+                              text=f"\n[grading: this cell's output passed {self.max_cell_output_bytes:,} bytes; the rest was dropped]\n")
+            outs.append(note)
+            return note
+        return super().output(outs, msg, display_id, cell_index)
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """A kernel manager that starts the kernel command behind a prefix (bubblewrap, memory limit)."""
+
+    command_prefix = List(Unicode(), help="Command line the kernel command is appended to.")
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        return [*self.command_prefix, *super().format_kernel_cmd(extra_arguments)]
+
+
+class SandboxedExecute(ResilientExecute):
+    """`ResilientExecute` whose kernel runs in the grading sandbox with a memory cap."""
+
+    sandbox = Bool(True, help="Run the student's kernel under bubblewrap (no network, course files hidden; "
+                              "warns loudly and still applies the memory limit where bubblewrap is missing).").tag(config=True)
+    memory_limit_mb = Integer(2048, help="Memory (MiB of address space) the student's code may use on top of the "
+                                         "interpreter and the course's libraries; 0 disables.").tag(config=True)
+    baseline_memory_mb = Integer(1024, help="Address space of a kernel that has imported the course's libraries "
+                                            "(torch, NumPy, scikit-learn, matplotlib).").tag(config=True)
+    hidden_paths = List(Unicode(), help="More directories the kernel must not see (the course root, the "
+                                        "gradebook's folder and the exchange are always hidden).").tag(config=True)
+
+    def preprocess(self, nb: Any, resources: Any, km: Any = None) -> tuple[Any, Any]:
+        self._rundir = tempfile.mkdtemp(prefix="nb-helpers-kernel-")
+        try:
+            return super().preprocess(nb, resources, km=km)
+        finally:
+            shutil.rmtree(self._rundir, ignore_errors=True)
+
+    def _prefix(self) -> list[str]:
+        prefix: list[str] = []
+        if self.sandbox:
+            if bwrap_usable():
+                resources = getattr(self, "resources", None) or {}
+                workdir = resources.get("metadata", {}).get("path") or os.getcwd()
+                db_url = str(resources.get("nbgrader", {}).get("db_url", ""))
+                prefix = sandbox_prefix(hidden_paths(self.config, db_url, self.hidden_paths),
+                                        writable=[workdir, self._rundir], chdir=os.path.abspath(workdir))
+            else:
+                warn_unsandboxed(self.log)
+        if self.memory_limit_mb > 0:
+            prefix += [sys.executable, "-m", "nb_helpers.grading.rlimit",
+                       str(self.baseline_memory_mb + self.memory_limit_mb), "--"]
+        return prefix
+
+    def create_kernel_manager(self) -> AsyncKernelManager:
+        kernel_name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name") or "python3"
+        self.km = SandboxKernelManager(
+            kernel_name=kernel_name, config=self.config, command_prefix=self._prefix(),
+            transport="ipc", ip=os.path.join(self._rundir, "kipc"),
+            connection_file=os.path.join(self._rundir, "kernel.json"))
+        # Signals do not reach a kernel in its own session: interrupt it by message instead.
+        self.km.kernel_spec.interrupt_mode = "message"
+        env = dict(self.km.kernel_spec.env or {})
+        env.update({"MALLOC_ARENA_MAX": "2"})
+        self.km.kernel_spec.env = env
+        return self.km

@@ -6,7 +6,7 @@ calls the student's object on the cases of the check and writes the outcomes as 
 pipe; the server relays them. The server never judges: the trusted grading process does.
 
 Protocol (one JSON object per line on stdin / stdout):
-  request  {"exercise", "seed", "setup", "cells", "cwd", "timeout", "memory_mb"}
+  request  {"exercise", "seed", "setup", "cells", "cwd", "timeout", "cell_timeout", "memory_mb"}
   reply    {"status": "ok", "payload": "<JSON outcomes>"} or {"status": "timeout" | "crashed" |
            "oversize" | "unknown", "detail": "..."}
 """
@@ -33,6 +33,14 @@ def _vm_size() -> int:
             return int(f.read().split()[0]) * resource.getpagesize()
     except OSError:  # pragma: no cover - not Linux
         return 0
+
+
+class CellTimeLimit(BaseException):
+    """A solution cell ran past its time limit in the child (raised by SIGALRM)."""
+
+
+def _interrupt_cell(signum: int, frame: Any) -> None:
+    raise CellTimeLimit()
 
 
 def _child(req: dict[str, Any], result_fd: int) -> None:
@@ -65,16 +73,29 @@ def _child(req: dict[str, Any], result_fd: int) -> None:
     namespace.update({"__builtins__": builtins, "get_ipython": InertIPython})
     sys.modules["__main__"] = module
     sys.argv = ["notebook"]
+    # Each cell runs under its own time limit, as the kernel interrupts a cell that runs too long:
+    # an endless loop in one solution cell costs the exercises it defines, not the later ones.
+    cell_budget = float(req.get("cell_timeout") or 0)
+    signal.signal(signal.SIGALRM, _interrupt_cell)
+    trouble = None
     for index, source in enumerate([req.get("setup") or ""] + list(req.get("cells", []))):
         try:
             code = compile(to_python(source), f"<cell {index}>", "exec")
+            if cell_budget > 0:
+                signal.setitimer(signal.ITIMER_REAL, cell_budget)
             exec(code, namespace)  # noqa: S102 - running the submission is the point (sandboxed child)
+        except CellTimeLimit:
+            trouble = trouble or f"a cell above it was interrupted after {cell_budget:g} s"
+        except MemoryError:
+            trouble = trouble or "a cell above it ran out of memory"
         except BaseException:  # noqa: BLE001 - a broken cell costs only what it fails to define
             pass
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
     cases = check.all_cases(int(req["seed"]))
     obj = namespace.get(check.object_name)
     if obj is None:
-        outcomes = [{"status": "missing", "warnings": [], "mutated": []} for _ in cases]
+        outcomes = [{"status": "missing", "warnings": [], "mutated": [], "note": trouble} for _ in cases]
     else:
         isolation = lesson_references(check.lesson, except_id=check.id)
         outcomes = collect(check, obj, cases, namespace, isolation)

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 import nb_helpers
 
@@ -45,12 +45,18 @@ def _inside(path: Path, roots: Iterable[Path]) -> bool:
     return any(path == r or r in path.parents for r in roots)
 
 
-def sandbox_prefix(hidden: Iterable[str | os.PathLike], bwrap: str | None = None) -> list[str]:
-    """The bwrap command line that wraps a command; `hidden` directories appear empty inside."""
+def sandbox_prefix(hidden: Iterable[str | os.PathLike], *, writable: Iterable[str | os.PathLike] = (),
+                   chdir: str = "/tmp", bwrap: str | None = None) -> list[str]:
+    """The bwrap command line that wraps a command.
+
+    `hidden` directories appear empty and read-only inside; `writable` directories (the submission's
+    own folder, the kernel's connection folder) are bound back read-write, even inside a hidden one.
+    """
     bwrap = bwrap or bwrap_path()
     if bwrap is None:
         raise FileNotFoundError("bubblewrap (bwrap) is not installed")
     hidden_dirs = sorted({Path(h).resolve() for h in hidden if Path(h).exists()})
+    writable_dirs = sorted({Path(w).resolve() for w in writable})
     needed = [Path(sys.prefix).resolve(), Path(nb_helpers.__file__).resolve().parent]
     args = [bwrap, "--unshare-all", "--die-with-parent", "--new-session",
             "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
@@ -60,8 +66,38 @@ def sandbox_prefix(hidden: Iterable[str | os.PathLike], bwrap: str | None = None
     for path in needed:
         if _inside(path, covered):
             args += ["--ro-bind", str(path), str(path)]
+    for path in writable_dirs:
+        args += ["--bind", str(path), str(path)]
     for directory in hidden_dirs:
         args += ["--remount-ro", str(directory)]
     args += ["--unsetenv", "JPY_PARENT_PID", "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp/mpl",
-             "--chdir", "/tmp"]
+             "--setenv", "IPYTHONDIR", "/tmp/ipython", "--chdir", chdir]
     return args
+
+
+def hidden_paths(config: Any, db_url: str = "", extra: Iterable[str] = ()) -> list[str]:
+    """What students' code must not see: the course root (solutions, every submission), the
+    gradebook's folder, the exchange and any `extra` directory."""
+    from nbgrader.coursedir import CourseDirectory
+
+    hidden = [CourseDirectory(config=config).root, *extra]
+    if db_url.startswith("sqlite:///"):
+        hidden.append(os.path.dirname(os.path.abspath(db_url[len("sqlite:///"):])))
+    hidden.append(str(config.get("Exchange", {}).get("root", "/srv/nbgrader/exchange")))
+    return hidden
+
+
+_warned = False
+
+
+def warn_unsandboxed(log: Any) -> None:
+    """Say once, loudly, that students' code runs without isolation on this machine."""
+    global _warned
+    if _warned:
+        return
+    _warned = True
+    log.warning("!" * 72)
+    log.warning("bubblewrap (bwrap) is not installed or may not create namespaces here: students' code is graded "
+                "WITHOUT network and filesystem isolation (time and memory limits still apply). "
+                "Install it: apt-get install bubblewrap")
+    log.warning("!" * 72)

@@ -77,3 +77,19 @@ def write_submission(nb: Any, root: Path, student: str, assignment: str, name: s
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
     return path
+
+
+def drill_assignment(source: Any, exercises: list[str], title: str = "Grading drill") -> Any:
+    """A small nbgrader source notebook made of `source`'s setup cell and, for each exercise, its
+    solution cell and check cell: no demos, so grading it takes seconds (the grading self-tests)."""
+    from nbformat.v4 import new_markdown_cell, new_notebook
+
+    cells = [new_markdown_cell(f"# {title}")]
+    cells += [copy.deepcopy(c) for c in source.cells if nbgrader_meta(c).get("grade_id") == "setup"]
+    for exercise in exercises:
+        cells.append(copy.deepcopy(solution_cell(source, exercise)))
+        cells += [copy.deepcopy(c) for c in source.cells if nbgrader_meta(c).get("grade_id") == f"test_{exercise}"]
+    for cell in cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    return new_notebook(cells=cells, metadata=copy.deepcopy(source.metadata))

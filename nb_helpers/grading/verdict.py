@@ -16,7 +16,8 @@ from ..checks import plain
 from ..checks.engine import REGISTRY, Verdict, case_seed, judge
 from .cells import nbgrader_meta, student_program
 from .client import ForkServerError, shared_client
-from .sandbox import bwrap_usable, sandbox_prefix
+from .execute import kernel_stopped
+from .sandbox import bwrap_usable, hidden_paths, sandbox_prefix, warn_unsandboxed
 
 CHECK_PREFIX = "test_"
 
@@ -46,32 +47,17 @@ class VerdictPreprocessor(NbGraderPreprocessor):
     sandbox = Bool(True, help="Run students' code under bubblewrap (no network, course files hidden).").tag(config=True)
     hidden_paths = List(Unicode(), help="More directories students' code must not see (the course root, the "
                                         "gradebook's folder and the exchange are always hidden).").tag(config=True)
-    _warned = False
+    cell_timeout = Float(10.0, help="Seconds each solution cell above the check may run before it is "
+                                     "interrupted (as the kernel interrupts a cell that runs too long).").tag(config=True)
 
     def _command_prefix(self, resources: dict) -> list[str]:
         if not self.sandbox:
             return []
         if not bwrap_usable():
-            if not VerdictPreprocessor._warned:
-                self.log.warning("!" * 72)
-                self.log.warning("bubblewrap (bwrap) is not installed or may not create namespaces here: students' code "
-                                 "is graded WITHOUT network and filesystem isolation (time and memory limits still apply). "
-                                 "Install it: apt-get install bubblewrap")
-                self.log.warning("!" * 72)
-                VerdictPreprocessor._warned = True
+            warn_unsandboxed(self.log)
             return []
-        return sandbox_prefix(self._hidden(resources))
-
-    def _hidden(self, resources: dict) -> list[str]:
-        from nbgrader.coursedir import CourseDirectory
-
-        hidden = [CourseDirectory(config=self.config).root, *self.hidden_paths]
         db_url = str(resources.get("nbgrader", {}).get("db_url", ""))
-        if db_url.startswith("sqlite:///"):
-            hidden.append(os.path.dirname(os.path.abspath(db_url[len("sqlite:///"):])))
-        exchange = self.config.get("Exchange", {}).get("root", "/srv/nbgrader/exchange")
-        hidden.append(str(exchange))
-        return hidden
+        return sandbox_prefix(hidden_paths(self.config, db_url, self.hidden_paths))
 
     def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
         info = resources.get("nbgrader", {})
@@ -80,12 +66,17 @@ class VerdictPreprocessor(NbGraderPreprocessor):
         self._prefix = self._command_prefix(resources)
         if self._prefix:
             cwd = "/tmp"  # the sandbox sees no course files; the child works in its private /tmp
+        stopped = kernel_stopped(resources)
         for index, cell in enumerate(nb.cells):
             meta = nbgrader_meta(cell)
             grade_id = str(meta.get("grade_id", ""))
             if cell.cell_type != "code" or not meta.get("grade") or not grade_id.startswith(CHECK_PREFIX):
                 continue
             exercise = grade_id[len(CHECK_PREFIX):]
+            if stopped and index >= stopped["index"]:  # the kernel never got here: this exercise was prevented
+                cell.outputs = [error_output("RuntimeError", f"{exercise}: not graded, because {stopped['reason']} "
+                                                             "before this check ran")]
+                continue
             # the student's code as it stood when this check cell ran: setup + solution cells above it
             setup, cells = student_program(nb, before=index)
             cell.outputs = [self.verdict_output(exercise, assignment, student, setup, cells, cwd)]
@@ -98,7 +89,8 @@ class VerdictPreprocessor(NbGraderPreprocessor):
             return error_output("GradingError", f"{exercise}: no trusted check with this name")
         seed = grading_seed(self.instructor_seed, assignment, student, exercise)
         request = {"exercise": exercise, "seed": seed, "setup": setup, "cells": cells, "cwd": cwd,
-                   "timeout": self.check_timeout, "memory_mb": self.memory_limit_mb}
+                   "timeout": self.check_timeout, "cell_timeout": self.cell_timeout,
+                   "memory_mb": self.memory_limit_mb}
         try:
             reply = shared_client(self._prefix).request(request)
         except ForkServerError as exc:  # infrastructure: fail loudly rather than grade wrongly
@@ -108,8 +100,8 @@ class VerdictPreprocessor(NbGraderPreprocessor):
             return error_output("TimeoutError", f"{exercise}: your code did not finish within {self.check_timeout:g} s "
                                                 "(an infinite loop, or far too slow)")
         if status == "crashed":
-            return error_output("RuntimeError", f"{exercise}: the process running your code died ({reply.get('detail')}); "
-                                                "e.g. os._exit(), a crash or the memory limit")
+            return error_output("RuntimeError", f"{exercise}: the process running your code died ({reply.get('detail')}), "
+                                                "e.g. through os._exit(), a crash or the memory limit")
         if status == "oversize":
             return error_output("RuntimeError", f"{exercise}: your code produced far too much result data")
         if status != "ok":

@@ -21,7 +21,7 @@ export MPLBACKEND=module://matplotlib_inline.backend_inline
 
 PYTEST_NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: lab test test-quick release execute grade bench constraints clean help
+.PHONY: lab test test-quick release execute grade bench gpu-check constraints clean help
 
 help:
 	@echo "make lab         JupyterLab on the lessons (creates .venv on first use)"
@@ -30,7 +30,8 @@ help:
 	@echo "make release     regenerate notebooks/ (student versions) from solutions/"
 	@echo "make execute     re-execute solutions/ in place (nbval reference outputs)"
 	@echo "make grade       autograde the sample class in examples/sample_class"
-	@echo "make bench       time each lesson and the grading of one submission"
+	@echo "make bench       time each lesson, and serial vs parallel grading of a class (BENCH_ARGS=\"--submissions 8\")"
+	@echo "make gpu-check   run the lessons on this machine's device (CUDA if present) and compare with the CPU outputs"
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,7 +60,10 @@ grade: $(STAMP)
 	cd examples/sample_class && ../../$(BIN)/python run_class.py
 
 bench: $(STAMP)
-	$(BIN)/python -m tests.bench
+	$(BIN)/python -m tests.bench $(BENCH_ARGS)
+
+gpu-check: $(STAMP)
+	$(BIN)/python -m tools.gpu_check $(if $(filter command line,$(origin LESSON)),$(LESSON),)
 
 constraints: $(STAMP)
 	$(PIP) freeze --exclude-editable | grep -v "^nn-training-course" | sed 's/^torch==.*/torch==2.13.0/' > requirements/constraints.txt

@@ -279,3 +279,24 @@ def test_rlimit_launcher_caps_the_address_space():
     assert out.stdout.strip() == "3000"
     bad = subprocess.run([sys.executable, "-m", "nb_helpers.grading.rlimit", "3000"], capture_output=True, text=True)
     assert bad.returncode != 0 and "usage:" in bad.stderr
+
+
+def test_a_sandbox_started_from_a_short_lived_thread_survives_it(sandboxed):
+    """bwrap's --die-with-parent follows the starting *thread*: grading from worker threads (Dask)
+    must not lose its fork server when that thread ends."""
+    import threading
+
+    from nb_helpers.grading.sandbox import sandbox_prefix
+
+    client = ForkServerClient(command_prefix=sandbox_prefix([]))
+    thread = threading.Thread(target=client.start)
+    thread.start()
+    thread.join()
+    try:
+        time.sleep(1.0)
+        assert client.proc.poll() is None
+        reply = client.request({"exercise": "sigmoid", "seed": 1, "setup": DEFAULT_PREAMBLE, "cells": [GOOD_SIGMOID],
+                                "cwd": "/tmp", "timeout": 10.0, "memory_mb": 2048})
+        assert reply["status"] == "ok"
+    finally:
+        client.close()

@@ -11,6 +11,8 @@ import sys
 import time
 from typing import Any, Sequence
 
+from .spawn import in_spawner_thread
+
 
 class ForkServerError(RuntimeError):
     """The fork server itself failed (infrastructure, not the student's code)."""
@@ -32,7 +34,7 @@ class ForkServerClient:
         env.update({"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
                     "PYTHONUNBUFFERED": "1", "MALLOC_ARENA_MAX": "2", "MPLBACKEND": "Agg"})
         cmd = self.command_prefix + [sys.executable, "-m", "nb_helpers.grading.forkserver"]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        self.proc = in_spawner_thread(lambda: subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env))
         self._buffer = b""
         hello = self._read_line(self.startup_timeout)
         if hello.get("status") != "ready":
@@ -46,8 +48,12 @@ class ForkServerClient:
             sel.register(fd, selectors.EVENT_READ)
             while b"\n" not in self._buffer:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or not sel.select(remaining):
+                if remaining <= 0:
                     raise ForkServerError("fork server did not answer in time")
+                if not sel.select(min(remaining, 1.0)):
+                    if self.proc.poll() is not None:  # gone, even if another process still holds the pipe
+                        raise ForkServerError(f"fork server exited (status {self.proc.poll()})")
+                    continue
                 chunk = os.read(fd, 1 << 20)
                 if not chunk:
                     raise ForkServerError(f"fork server exited (status {self.proc.poll()})")

@@ -15,12 +15,14 @@ interrupts it with a message, since signals do not cross into the sandbox's sess
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import shutil
 import sys
 import tempfile
 import time
+from queue import Empty
 from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
@@ -30,6 +32,7 @@ from traitlets import Bool, Enum, Float, Integer, List, Unicode
 from nbgrader.preprocessors import Execute
 
 from .sandbox import bwrap_usable, hidden_paths, sandbox_prefix, warn_unsandboxed
+from .spawn import in_spawner_thread
 
 NOTE_ID = "grading-note-kernel"
 RESOURCE_KEY = "nb_helpers"  # resources[RESOURCE_KEY]["kernel_stopped"] = {"index": ..., "reason": ...}
@@ -50,6 +53,24 @@ def _output_size(msg: dict) -> int:
     size += sum(len(str(v)) for v in (content.get("data") or {}).values())
     size += sum(len(str(line)) for line in content.get("traceback") or [])
     return size
+
+
+def _polled_in_slices(get_msg: Any, step: float = 1.0) -> Any:
+    """`get_msg(timeout)` that waits in slices of `step` seconds. A single long wait on a ZeroMQ socket
+    can miss its wake-up after widget messages and last the whole cell timeout although the reply
+    is there (jupyter/nbclient#312); each new wait looks at the socket afresh."""
+
+    async def get_msg_in_slices(timeout: float | None = None) -> Any:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            wait = step if deadline is None else max(0.0, min(step, deadline - time.monotonic()))
+            try:
+                return await get_msg(timeout=wait)
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+    return get_msg_in_slices
 
 
 class ResilientExecute(Execute):
@@ -103,6 +124,12 @@ class ResilientExecute(Execute):
         self._running = index + 1
         return result
 
+    def start_new_kernel_client(self) -> Any:
+        kc = super().start_new_kernel_client()
+        for channel in (kc.shell_channel, kc.iopub_channel):
+            channel.get_msg = _polled_in_slices(channel.get_msg)
+        return kc
+
     def _get_timeout(self, cell: Any) -> int | None:
         """Each cell's limit, shortened so that no cell runs past the notebook's deadline."""
         per_cell = super()._get_timeout(cell)
@@ -134,6 +161,15 @@ class SandboxKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         return [*self.command_prefix, *super().format_kernel_cmd(extra_arguments)]
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        """Start the kernel from the spawner thread: the sandbox dies with this process, not with
+        whichever (possibly short-lived) thread happened to start it (see `spawn.py`)."""
+        assert self.provisioner is not None
+        launch = self.provisioner.launch_kernel
+        connection_info = in_spawner_thread(lambda: asyncio.run(launch(kernel_cmd, **kw)))
+        assert self.provisioner.has_process
+        self._reconcile_connection_info(connection_info)
 
 
 class SandboxedExecute(ResilientExecute):

@@ -1,0 +1,272 @@
+"""`nb-helpers-grade <assignment>`: autograde every submission of an assignment in parallel.
+
+Run it where you would run `nbgrader autograde` (the course root, or give --course-dir): it reads
+the same nbgrader_config.py and gives the same grades, using every usable core by default, or the
+workers of a Dask cluster with --scheduler tcp://host:port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import logging
+import os
+import re
+import sys
+import time
+import uuid
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .cluster import ClusterError, open_client, usable_cores
+from .jobs import MAX_ATTEMPTS, GradeJob, GradeResult, read_tree
+from .scratch import UnknownAssignment, template_gradebook
+from .worker import grade_submission
+
+SEED_ENV = "NB_HELPERS_GRADING_SEED"
+
+
+class UsageError(RuntimeError):
+    """Bad input: reported as one line, exit status 2."""
+
+
+@dataclass
+class Course:
+    """The course as `nbgrader autograde` sees it from its root: configuration and directories."""
+
+    config: Any
+    coursedir: Any
+
+
+@dataclass
+class Outcome:
+    graded: list[GradeResult] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def load_course(course_dir: Path, db_url: str | None, student: str | None) -> Course:
+    """Load the configuration exactly as `nbgrader autograde` does when run in `course_dir`."""
+    from nbgrader.apps.autogradeapp import AutogradeApp
+    from nbgrader.coursedir import CourseDirectory
+
+    cwd = os.getcwd()
+    os.chdir(course_dir)
+    try:
+        app = AutogradeApp()
+        app.log.setLevel(logging.ERROR)
+        app.initialize([])
+        config = app.config
+        if db_url:
+            config.CourseDirectory.db_url = db_url
+        if student:
+            config.CourseDirectory.student_id = student
+        coursedir = CourseDirectory(config=config, log=app.log)
+    finally:
+        os.chdir(cwd)
+    config.CourseDirectory.root = coursedir.root  # absolute: the config travels to other folders and hosts
+    # the hidden cases' secret comes from the coordinator's environment, not each worker's
+    seed = os.environ.get(SEED_ENV)
+    if seed and "instructor_seed" not in config.VerdictPreprocessor:
+        config.VerdictPreprocessor.instructor_seed = seed
+    return Course(config=config, coursedir=coursedir)
+
+
+def find_submissions(coursedir: Any, assignment: str) -> dict[str, Path]:
+    """student -> submitted folder, for the students matching --student (nbgrader's glob)."""
+    pattern = coursedir.format_path(coursedir.submitted_directory, coursedir.student_id or "*", assignment)
+    student_re = re.compile(coursedir.format_path(coursedir.submitted_directory, "(?P<student_id>[^/]+)",
+                                                  re.escape(assignment), escape=True) + "$")
+    found: dict[str, Path] = {}
+    excluded = set(filter(None, coursedir.student_id_exclude.split(",")))
+    for path in sorted(glob.glob(pattern)):
+        m = student_re.match(path)
+        if m and os.path.isdir(path) and m.group("student_id") not in excluded:
+            found[m.group("student_id")] = Path(path)
+    return found
+
+
+def needs_grading(coursedir: Any, submitted: Path, autograded: Path, force: bool) -> bool:
+    """nbgrader's rule: grade unless already autograded and not resubmitted since (or --force)."""
+    if force or not autograded.exists():
+        return True
+    new, old = coursedir.get_existing_timestamp(str(submitted)), coursedir.get_existing_timestamp(str(autograded))
+    return new is not None and old is not None and new > old
+
+
+def source_files(course: Course, assignment: str) -> dict[str, bytes]:
+    """The files of source/<assignment>/: nbgrader copies the others into every autograded folder and
+    hooks may read the notebooks; the scratch course mirrors the real one."""
+    cd = course.coursedir
+    path = Path(cd.format_path(cd.source_directory, ".", assignment))
+    return read_tree(path) if path.is_dir() else {}
+
+
+def hidden_paths(course: Course) -> list[str]:
+    """The real course's folders, which students' code must not see even on a local worker."""
+    paths = [course.coursedir.root]
+    db_url = course.coursedir.db_url
+    if db_url.startswith("sqlite:///"):
+        paths.append(os.path.dirname(os.path.abspath(db_url[len("sqlite:///"):])))
+    return paths
+
+
+def grade(course: Course, assignment: str, *, workers: int, scheduler: str | None, force: bool,
+          progress: bool = True) -> Outcome:
+    """Autograde the assignment's submissions in parallel and record them; returns what happened."""
+    from tqdm import tqdm
+
+    from .record import Recorder
+
+    cd = course.coursedir
+    try:
+        template = template_gradebook(cd.db_url, cd.course_id, assignment)
+    except UnknownAssignment as exc:
+        raise UsageError(str(exc)) from None
+    submissions = find_submissions(cd, assignment)
+    if not submissions:
+        where = cd.format_path(cd.submitted_directory, cd.student_id or "*", assignment)
+        raise UsageError(f"no submissions of {assignment!r} in {where}")
+
+    recorder = Recorder(course.config, cd, assignment)
+    outcome = Outcome()
+    todo: dict[str, Path] = {}
+    for student, path in submissions.items():
+        recorder.clean_leftovers(student)
+        if not needs_grading(cd, path, recorder.autograded(student), force):
+            outcome.skipped.append(student)
+        elif not any(p.suffix == ".ipynb" for p in path.iterdir()):
+            outcome.failed.append((student, f"no notebook in {path}"))  # nbgrader skips it too
+        else:
+            todo[student] = path
+    if not todo:
+        return outcome
+
+    shared = dict(assignment=assignment, config=course.config, gradebook=template,
+                  source_files=source_files(course, assignment), hidden_paths=hidden_paths(course))
+    run_id = uuid.uuid4().hex[:8]
+    with open_client(scheduler, workers) as client:
+        from distributed import Variable, as_completed
+        from distributed.client import FutureCancelledError
+
+        futures = {}
+        for student, path in todo.items():
+            key = f"nbh-grade-{run_id}-{len(futures)}"
+            Variable(f"{key}-attempts", client=client).set(0)
+            job = GradeJob(student=student, submission=read_tree(path), attempts_key=f"{key}-attempts",
+                           max_attempts=MAX_ATTEMPTS, **shared)
+            futures[client.submit(grade_submission, job, key=key, pure=False)] = student
+        bar = tqdm(total=len(futures), unit="submission", desc=f"grading {assignment}", disable=not progress,
+                   dynamic_ncols=True)
+        with bar:
+            for future in as_completed(futures, loop=client.loop):
+                student = futures[future]
+                try:
+                    result: GradeResult = future.result()
+                except (Exception, FutureCancelledError) as exc:  # KilledWorker and the like: infrastructure
+                    result = GradeResult(student, ok=False, error=f"{type(exc).__name__}: {exc}")
+                _finish(recorder, result, outcome)
+                Variable(f"{future.key}-attempts", client=client).delete()
+                bar.set_postfix(failed=len(outcome.failed), refresh=False)
+                bar.update()
+    return outcome
+
+
+def _finish(recorder: Any, result: GradeResult, outcome: Outcome) -> None:
+    """Record one returned submission: grades first, then the autograded folder in one rename."""
+    try:
+        recorder.begin(result.student)
+        if result.ok:
+            recorder.record(result.student, result.files)
+            recorder.install(result.student, result.files)
+            outcome.graded.append(result)
+            return
+        recorder.discard(result.student)
+        outcome.failed.append((result.student, result.error))
+    except Exception as exc:  # noqa: BLE001 - one student's problem never stops the run
+        outcome.failed.append((result.student, f"recording failed: {type(exc).__name__}: {exc}"))
+
+
+def report(outcome: Outcome, seconds: float) -> None:
+    graded = len(outcome.graded)
+    retried = [r for r in outcome.graded if r.attempt > 1]
+    print(f"graded {graded}, skipped {len(outcome.skipped)} (already autograded; --force regrades), "
+          f"failed {len(outcome.failed)} in {seconds:.0f} s"
+          + (f" ({graded / seconds * 60:.1f} submissions/min)" if graded and seconds > 0 else ""))
+    for r in retried:
+        print(f"  {r.student}: graded after {r.attempt - 1} worker failure(s)")
+    for r in outcome.graded:
+        for line in filter(None, r.log.splitlines()):
+            print(f"  NOTE {r.student}: {line}")
+    for student, reason in sorted(outcome.failed):
+        print(f"  FAILED {student}: {reason}")
+
+
+def write_report(path: Path, assignment: str, outcome: Outcome, seconds: float) -> None:
+    """The run as JSON: wall time, and per student the worker, its grading time and the tries."""
+    data = {"assignment": assignment, "seconds": seconds, "skipped": sorted(outcome.skipped),
+            "failed": [{"student": s, "reason": r} for s, r in sorted(outcome.failed)],
+            "graded": [{"student": r.student, "seconds": r.seconds, "attempt": r.attempt, "worker": r.worker}
+                       for r in sorted(outcome.graded, key=lambda r: r.student)]}
+    path.write_text(json.dumps(data, indent=2))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="nb-helpers-grade", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("assignment", help="assignment id, as for `nbgrader autograde`")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="local worker processes (default: the usable cores)")
+    parser.add_argument("--scheduler", help="grade on a Dask cluster instead: tcp://host:port of its scheduler")
+    parser.add_argument("--db-url", help="gradebook URL (default: CourseDirectory.db_url from the config, "
+                                         "sqlite:///<root>/gradebook.db); e.g. postgresql://user@host/db")
+    parser.add_argument("--student", help="grade only the students matching this glob")
+    parser.add_argument("--force", action="store_true", help="regrade submissions that are already autograded")
+    parser.add_argument("--course-dir", type=Path, default=Path.cwd(),
+                        help="course root holding nbgrader_config.py (default: current directory)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--report", type=Path, help="also write what happened, per student, to this JSON file")
+    args = parser.parse_args(argv)
+    workers = args.workers or usable_cores()
+    if workers < 1:
+        parser.error("--workers must be at least 1")
+    if not args.course_dir.is_dir():
+        parser.error(f"no course directory {args.course_dir}")
+    # nbgrader runs `alembic` and kernels from PATH; one BLAS thread per worker unless told otherwise
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+
+    start = time.perf_counter()
+    try:
+        course = load_course(args.course_dir.resolve(), args.db_url, args.student)
+        warnings.filterwarnings("ignore", message=".*not in session")  # nbgrader on SQLAlchemy 2 (harmless)
+        outcome = grade(course, args.assignment, workers=workers, scheduler=args.scheduler, force=args.force,
+                        progress=not args.no_progress)
+    except (UsageError, ClusterError) as exc:
+        print(f"nb-helpers-grade: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        if type(exc).__module__.startswith("sqlalchemy") or isinstance(exc, ModuleNotFoundError):
+            db = args.db_url or "the configured gradebook"
+            print(f"nb-helpers-grade: cannot open {db}: {type(exc).__name__}: {str(exc).splitlines()[0]}",
+                  file=sys.stderr)
+            return 2
+        raise
+    except KeyboardInterrupt:
+        print("nb-helpers-grade: interrupted; rerun the same command to finish (graded submissions are kept)",
+              file=sys.stderr)
+        return 130
+    seconds = time.perf_counter() - start
+    report(outcome, seconds)
+    if args.report:
+        write_report(args.report, args.assignment, outcome, seconds)
+    return 1 if outcome.failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -74,6 +74,9 @@ def execute_with_colab_kernel(source: Path, out: Path, venv: Path, workdir: Path
         NotebookClient(nb, km=km, timeout=300, resources={"metadata": {"path": str(workdir)}}).execute(env=env, cwd=str(workdir))
     except CellExecutionError as exc:
         report["error"] = str(exc)[-4000:]
+    finally:
+        if km.has_kernel:  # a kernel manager passed in is not shut down by nbclient
+            km.shutdown_kernel(now=True)
     for o in nb.cells.pop().outputs:
         if o.output_type == "stream" and PROBE_MARK in o.text:
             report["probe"] = json.loads(o.text.split(PROBE_MARK, 1)[1])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import shutil
 import signal
 import socket
@@ -240,7 +241,8 @@ def test_dask_cluster_with_postgres_gradebook(base, serial, postgres, dask_clust
     proc = parallel(root, LESSON, "--scheduler", dask_cluster, "--db-url", postgres)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "graded 1, skipped 0" in proc.stdout
-    assert "solution: graded after 1 worker failure(s)" in proc.stdout   # retried on a restarted worker
+    # retried after its worker died (once by the hook; a restarting worker may cost it one more try)
+    assert re.search(r"solution: graded after [12] worker failure\(s\)", proc.stdout), proc.stdout
     assert "FAILED doomed: the worker grading it died 3 times" in proc.stdout
     assert (tmp_path / "died-once").exists()
     got = gradebook(postgres)

@@ -149,7 +149,7 @@ def grade(course: Course, assignment: str, *, workers: int, scheduler: str | Non
                   source_files=source_files(course, assignment), hidden_paths=hidden_paths(course))
     run_id = uuid.uuid4().hex[:8]
     with open_client(scheduler, workers) as client:
-        from distributed import Variable, as_completed
+        from distributed import KilledWorker, Variable, as_completed
         from distributed.client import FutureCancelledError
 
         futures = {}
@@ -166,13 +166,27 @@ def grade(course: Course, assignment: str, *, workers: int, scheduler: str | Non
                 student = futures[future]
                 try:
                     result: GradeResult = future.result()
-                except (Exception, FutureCancelledError) as exc:  # KilledWorker and the like: infrastructure
+                except KilledWorker:  # the scheduler gave up first (its own limit of worker deaths per task)
+                    tries = _attempts(client, future.key)
+                    result = GradeResult(student, ok=False, attempt=tries,
+                                         error=f"the worker grading it died {tries} times (infrastructure); gave up")
+                except (Exception, FutureCancelledError) as exc:  # infrastructure
                     result = GradeResult(student, ok=False, error=f"{type(exc).__name__}: {exc}")
                 _finish(recorder, result, outcome)
                 Variable(f"{future.key}-attempts", client=client).delete()
                 bar.set_postfix(failed=len(outcome.failed), refresh=False)
                 bar.update()
     return outcome
+
+
+def _attempts(client: Any, key: str) -> int:
+    """How many times a job was started, from its counter on the scheduler."""
+    from distributed import Variable
+
+    try:
+        return int(Variable(f"{key}-attempts", client=client).get(timeout=10))
+    except Exception:  # noqa: BLE001 - the count is for the message only
+        return MAX_ATTEMPTS
 
 
 def _finish(recorder: Any, result: GradeResult, outcome: Outcome) -> None:

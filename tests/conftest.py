@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 
@@ -10,9 +11,10 @@ import pytest
 REQUIRE_ALL = os.environ.get("COURSE_REQUIRE_ALL") == "1"
 
 
-def require_tool(name: str, why: str) -> str:
-    """Path of a system tool; skip (or fail under COURSE_REQUIRE_ALL=1) when it is missing."""
-    path = shutil.which(name)
+def require_tool(name: str, why: str, also: tuple[str, ...] = ()) -> str:
+    """Path of a system tool, on PATH or matching one of the `also` globs (the newest); skip (or fail
+    under COURSE_REQUIRE_ALL=1) when it is missing."""
+    path = shutil.which(name) or next(iter(sorted((p for g in also for p in glob.glob(g)), reverse=True)), None)
     if path is None:
         message = f"{name} is not installed ({why}); install it (see README) to run this test"
         if REQUIRE_ALL:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from nb_helpers.grading import synthetic
-from tests.conftest import REQUIRE_ALL
+from tests.conftest import require_tool
 from tests.course import make_course, nbgrader
 
 pytestmark = pytest.mark.slow
@@ -168,14 +168,8 @@ def test_killed_coordinator_then_rerun(base, serial, tmp_path):
 
 
 def tool(name: str) -> str:
-    """A PostgreSQL server program (Debian keeps them off PATH); skip, or fail under COURSE_REQUIRE_ALL=1."""
-    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None)
-    if found is None:
-        message = f"{name} is not installed (PostgreSQL server: apt-get install postgresql) to run this test"
-        if REQUIRE_ALL:
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
+    """A PostgreSQL server program (Debian keeps them off PATH)."""
+    return require_tool(name, "PostgreSQL server: apt-get install postgresql", also=(f"/usr/lib/postgresql/*/bin/{name}",))
 
 
 @pytest.fixture(scope="module")

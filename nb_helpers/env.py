@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 import warnings
 from typing import Any
 
@@ -50,6 +51,21 @@ def check_version(released_with: str) -> None:
             "checks and demos may differ from the text", stacklevel=3)
 
 
+def use_deterministic_algorithms(mode: str) -> None:
+    """`torch.use_deterministic_algorithms(True, warn_only=mode == "warn")`, without its import of the
+    torch.compile stack (torch._inductor and torch._dynamo: about 2 s of every setup cell) to set
+    Inductor's own deterministic flag: that flag is set here only if Inductor is already loaded,
+    else through its environment variable, which Inductor reads when first imported."""
+    import torch
+
+    torch.set_deterministic_debug_mode(mode)  # the documented alternative interface: "warn" or "error"
+    inductor = sys.modules.get("torch._inductor.config")
+    if inductor is not None:
+        inductor.deterministic = True
+    else:
+        os.environ["TORCHINDUCTOR_DETERMINISTIC"] = "1"
+
+
 def prepare_lesson(released_with: str, seed: int = 0, quiet: bool = False) -> Any:
     """Check the version, seed, limit torch and BLAS to one thread on CPU, pick the device; return it.
 
@@ -66,10 +82,10 @@ def prepare_lesson(released_with: str, seed: int = 0, quiet: bool = False) -> An
     if device.type == "cpu":
         torch.set_num_threads(1)
         _thread_limits = threadpool_limits(limits=1)
-        torch.use_deterministic_algorithms(True)
+        use_deterministic_algorithms("error")
     elif os.environ.get("CUBLAS_WORKSPACE_CONFIG") or not torch.cuda.is_initialized():
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.use_deterministic_algorithms(True, warn_only=True)
+        use_deterministic_algorithms("warn")
     seed_everything(seed)
     torch.set_printoptions(precision=4, sci_mode=False)
     np.set_printoptions(precision=4, suppress=True)

@@ -8,6 +8,7 @@ import os
 import selectors
 import subprocess
 import sys
+import threading
 import time
 from typing import Any, Sequence
 
@@ -28,6 +29,21 @@ class ForkServerClient:
         self.startup_timeout = startup_timeout
         self.proc: subprocess.Popen[bytes] | None = None
         self._buffer = b""
+        self._lock = threading.RLock()  # one conversation at a time (a warm-up may run in a thread)
+
+    def warm_up(self) -> None:
+        """Start the server in a background thread, so that its imports overlap other work; the
+        first request waits for it. A failure here is retried by that request."""
+
+        def start_quietly() -> None:
+            with self._lock:
+                if self.proc is None or self.proc.poll() is not None:
+                    try:
+                        self.start()
+                    except (ForkServerError, OSError, ValueError):
+                        self.close()
+
+        threading.Thread(target=start_quietly, name="nbh-forkserver-warm-up", daemon=True).start()
 
     def start(self) -> None:
         env = dict(os.environ if self.env is None else self.env)
@@ -63,6 +79,10 @@ class ForkServerClient:
 
     def request(self, req: dict[str, Any]) -> dict[str, Any]:
         """Send one request; restarts a dead server once before giving up."""
+        with self._lock:
+            return self._request(req)
+
+    def _request(self, req: dict[str, Any]) -> dict[str, Any]:
         for attempt in (1, 2):
             try:
                 if self.proc is None or self.proc.poll() is not None:
@@ -78,6 +98,10 @@ class ForkServerClient:
         raise AssertionError("unreachable")
 
     def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         if self.proc is not None:
             try:
                 self.proc.kill()
@@ -106,4 +130,4 @@ def shared_client(command_prefix: Sequence[str] = ()) -> ForkServerClient:
 @atexit.register
 def _close_all() -> None:
     for client in _shared.values():
-        client.close()
+        client._close()  # without the lock: a warm-up still starting must not delay the exit

@@ -70,7 +70,9 @@ def sandbox_prefix(hidden: Iterable[str | os.PathLike], *, writable: Iterable[st
         args += ["--bind", str(path), str(path)]
     for directory in hidden_dirs:
         args += ["--remount-ro", str(directory)]
-    args += ["--unsetenv", "JPY_PARENT_PID", "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp/mpl",
+    # an outside PID means nothing in the sandbox's PID namespace; 1 tells ipykernel that nobody needs
+    # watching (--die-with-parent does that) and that it need not print its console banner
+    args += ["--setenv", "JPY_PARENT_PID", "1", "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp/mpl",
              "--setenv", "IPYTHONDIR", "/tmp/ipython", "--chdir", chdir]
     return args
 

@@ -5,25 +5,31 @@ after `Execute` and before `SaveAutoGrades` (done in the repository's `nbgrader_
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbformat.v4 import new_output
 from traitlets import Bool, Float, Integer, List, Unicode
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from ..checks import plain
-from ..checks.engine import REGISTRY, Verdict, case_seed, judge
 from .cells import nbgrader_meta, student_program
 from .client import ForkServerError, shared_client
 from .execute import kernel_stopped
 from .sandbox import bwrap_usable, hidden_paths, sandbox_prefix, warn_unsandboxed
+
+if TYPE_CHECKING:
+    from ..checks.engine import Verdict
+
+# The checks (NumPy, torch) are imported when the first notebook is graded, not with the
+# configuration: every nbgrader command loads nbgrader_config.py, and most never grade.
 
 CHECK_PREFIX = "test_"
 
 
 def grading_seed(instructor_seed: str, assignment: str, student: str, exercise: str) -> int:
     """Seed of the hidden cases: the same on every regrade, different between students."""
+    from ..checks.engine import case_seed
+
     return case_seed(instructor_seed, assignment, student, exercise)
 
 
@@ -59,6 +65,11 @@ class VerdictPreprocessor(NbGraderPreprocessor):
         db_url = str(resources.get("nbgrader", {}).get("db_url", ""))
         return sandbox_prefix(hidden_paths(self.config, db_url, self.hidden_paths))
 
+    def warm_up(self, db_url: str) -> None:
+        """Start the fork server for a course whose gradebook is `db_url` in the background now,
+        rather than at the first check (its imports then overlap the notebook's execution)."""
+        shared_client(self._command_prefix({"nbgrader": {"db_url": db_url}})).warm_up()
+
     def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
         info = resources.get("nbgrader", {})
         assignment, student = str(info.get("assignment", "")), str(info.get("student", ""))
@@ -84,6 +95,9 @@ class VerdictPreprocessor(NbGraderPreprocessor):
 
     def verdict_output(self, exercise: str, assignment: str, student: str, setup: str,
                        cells: list[str], cwd: str) -> Any:
+        from ..checks import plain
+        from ..checks.engine import REGISTRY, judge
+
         check = REGISTRY.get(exercise)
         if check is None:
             return error_output("GradingError", f"{exercise}: no trusted check with this name")

@@ -12,3 +12,11 @@ Modules: `jobs` (what travels between processes), `scratch` (the scratch gradebo
 (one submission, in a worker), `record` (the coordinator's writes), `cluster` (local or Dask
 workers), `cli` (the command).
 """
+
+import sys
+
+# jsonschema (through nbformat) imports `rfc3987_syntax` when it is installed, which builds ~35 Lark
+# parsers at import time: 1.5-2 s of CPU in every process that reads a notebook, for the `iri` format
+# checks that no notebook schema uses (python-jsonschema/jsonschema#1428). The coordinator and each
+# worker skip it; jsonschema then leaves those two formats unchecked.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]

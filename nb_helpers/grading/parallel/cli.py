@@ -19,7 +19,7 @@ import uuid
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .cluster import ClusterError, open_client, usable_cores
 from .jobs import MAX_ATTEMPTS, GradeJob, GradeResult, read_tree
@@ -114,9 +114,10 @@ def hidden_paths(course: Course) -> list[str]:
     return paths
 
 
-def grade(course: Course, assignment: str, *, workers: int, scheduler: str | None, force: bool,
+def grade(course: Course, assignment: str, get_client: Callable[[], Any], *, force: bool,
           progress: bool = True) -> Outcome:
-    """Autograde the assignment's submissions in parallel and record them; returns what happened."""
+    """Autograde the assignment's submissions on `get_client()`'s workers and record them; returns
+    what happened."""
     from tqdm import tqdm
 
     from .record import Recorder
@@ -147,35 +148,35 @@ def grade(course: Course, assignment: str, *, workers: int, scheduler: str | Non
 
     shared = dict(assignment=assignment, config=course.config, gradebook=template,
                   source_files=source_files(course, assignment), hidden_paths=hidden_paths(course))
-    run_id = uuid.uuid4().hex[:8]
-    with open_client(scheduler, workers) as client:
-        from distributed import KilledWorker, Variable, as_completed
-        from distributed.client import FutureCancelledError
+    from distributed import KilledWorker, Variable, as_completed
+    from distributed.client import FutureCancelledError
 
-        futures = {}
-        for student, path in todo.items():
-            key = f"nbh-grade-{run_id}-{len(futures)}"
-            Variable(f"{key}-attempts", client=client).set(0)
-            job = GradeJob(student=student, submission=read_tree(path), attempts_key=f"{key}-attempts",
-                           max_attempts=MAX_ATTEMPTS, **shared)
-            futures[client.submit(grade_submission, job, key=key, pure=False)] = student
-        bar = tqdm(total=len(futures), unit="submission", desc=f"grading {assignment}", disable=not progress,
-                   dynamic_ncols=True)
-        with bar:
-            for future in as_completed(futures, loop=client.loop):
-                student = futures[future]
-                try:
-                    result: GradeResult = future.result()
-                except KilledWorker:  # the scheduler gave up first (its own limit of worker deaths per task)
-                    tries = _attempts(client, future.key)
-                    result = GradeResult(student, ok=False, attempt=tries,
-                                         error=f"the worker grading it died {tries} times (infrastructure); gave up")
-                except (Exception, FutureCancelledError) as exc:  # infrastructure
-                    result = GradeResult(student, ok=False, error=f"{type(exc).__name__}: {exc}")
-                _finish(recorder, result, outcome)
-                Variable(f"{future.key}-attempts", client=client).delete()
-                bar.set_postfix(failed=len(outcome.failed), refresh=False)
-                bar.update()
+    client = get_client()
+    run_id = uuid.uuid4().hex[:8]
+    futures = {}
+    for student, path in todo.items():
+        key = f"nbh-grade-{run_id}-{len(futures)}"
+        Variable(f"{key}-attempts", client=client).set(0)
+        job = GradeJob(student=student, submission=read_tree(path), attempts_key=f"{key}-attempts",
+                       max_attempts=MAX_ATTEMPTS, **shared)
+        futures[client.submit(grade_submission, job, key=key, pure=False)] = student
+    bar = tqdm(total=len(futures), unit="submission", desc=f"grading {assignment}", disable=not progress,
+               dynamic_ncols=True)
+    with bar:
+        for future in as_completed(futures, loop=client.loop):
+            student = futures[future]
+            try:
+                result: GradeResult = future.result()
+            except KilledWorker:  # the scheduler gave up first (its own limit of worker deaths per task)
+                tries = _attempts(client, future.key)
+                result = GradeResult(student, ok=False, attempt=tries,
+                                     error=f"the worker grading it died {tries} times (infrastructure); gave up")
+            except (Exception, FutureCancelledError) as exc:  # infrastructure
+                result = GradeResult(student, ok=False, error=f"{type(exc).__name__}: {exc}")
+            _finish(recorder, result, outcome)
+            Variable(f"{future.key}-attempts", client=client).delete()
+            bar.set_postfix(failed=len(outcome.failed), refresh=False)
+            bar.update()
     return outcome
 
 
@@ -257,10 +258,10 @@ def main(argv: list[str] | None = None) -> int:
 
     start = time.perf_counter()
     try:
-        course = load_course(args.course_dir.resolve(), args.db_url, args.student)
-        warnings.filterwarnings("ignore", message=".*not in session")  # nbgrader on SQLAlchemy 2 (harmless)
-        outcome = grade(course, args.assignment, workers=workers, scheduler=args.scheduler, force=args.force,
-                        progress=not args.no_progress)
+        with open_client(args.scheduler, workers) as get_client:  # local workers start while the course loads
+            course = load_course(args.course_dir.resolve(), args.db_url, args.student)
+            warnings.filterwarnings("ignore", message=".*not in session")  # nbgrader on SQLAlchemy 2 (harmless)
+            outcome = grade(course, args.assignment, get_client, force=args.force, progress=not args.no_progress)
     except (UsageError, ClusterError) as exc:
         print(f"nb-helpers-grade: {exc}", file=sys.stderr)
         return 2

@@ -5,7 +5,24 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from typing import Any, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, Iterator
+
+#: Dask settings for the local cluster. Grading tasks are long (seconds) and hold no data, so the
+#: scheduler queues them (one per worker: a dying worker takes down only the submission it was
+#: grading) and the bookkeeping meant for many short tasks is off. With the defaults, the idle
+#: scheduler and workers alone burn about a quarter of a core (10 ms stack sampling in every worker,
+#: 20 ms event-loop ticks, work stealing, the memory manager): on two cores, that is time taken
+#: from the students' kernels.
+LOCAL_DASK_CONFIG: dict[str, Any] = {
+    "distributed.scheduler.worker-saturation": 1.0,
+    "distributed.scheduler.work-stealing": False,
+    "distributed.scheduler.active-memory-manager.start": False,
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.system-monitor.gil.enabled": False,
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.admin.tick.interval": "1s",
+}
 
 
 class ClusterError(RuntimeError):
@@ -19,17 +36,23 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-@contextlib.contextmanager
-def open_client(scheduler: str | None, workers: int) -> Iterator[Any]:
-    """A Dask client: on `scheduler` when given, else on `workers` local worker processes."""
+def _dask() -> tuple[Any, Any, Any]:
     try:
         import dask
         from distributed import Client, LocalCluster
     except ImportError:
         raise ClusterError("dask and distributed are not installed: pip install 'nn-training-course[grading]'") from None
+    return dask, Client, LocalCluster
 
+
+@contextlib.contextmanager
+def open_client(scheduler: str | None, workers: int) -> Iterator[Callable[[], Any]]:
+    """Yields a function that returns a Dask client: on `scheduler` when given, else on `workers`
+    local worker processes. The local cluster starts at once, in the background: its workers import
+    their libraries while the coordinator reads the course, and the first call waits for them."""
+    dask, Client, LocalCluster = _dask()
+    logging.getLogger("distributed").setLevel(logging.ERROR)
     if scheduler:
-        logging.getLogger("distributed").setLevel(logging.ERROR)
         try:
             client = Client(scheduler, timeout="10s", set_as_default=False)
         except (OSError, TimeoutError) as exc:
@@ -40,22 +63,32 @@ def open_client(scheduler: str | None, workers: int) -> Iterator[Any]:
             except TimeoutError:
                 raise ClusterError(f"the Dask scheduler at {scheduler} has no workers") from None
             _check_workers(client)
-            yield client
+            yield lambda: client
         finally:
             client.close()
         return
 
-    logging.getLogger("distributed").setLevel(logging.ERROR)
-    # one task per worker at a time: a dying worker takes down only the submission it was grading
-    dask.config.set({"distributed.scheduler.worker-saturation": 1.0})
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=0,
-                           dashboard_address=":0", silence_logs=logging.ERROR,
-                           preload=["nb_helpers.grading.parallel.preload"])
-    try:
-        with Client(cluster, set_as_default=False) as client:
-            yield client
-    finally:
-        cluster.close()
+    def start() -> Any:
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=0,
+                            dashboard_address=None, silence_logs=logging.ERROR,
+                            preload=["nb_helpers.grading.parallel.preload"])
+
+    clients: list[Any] = []
+
+    def get_client(cluster: Future) -> Any:
+        if not clients:
+            clients.append(Client(cluster.result(), set_as_default=False))
+        return clients[0]
+
+    with dask.config.set(LOCAL_DASK_CONFIG), ThreadPoolExecutor(1, thread_name_prefix="nbh-cluster") as pool:
+        cluster = pool.submit(start)
+        try:
+            yield lambda: get_client(cluster)
+        finally:
+            for client in clients:
+                client.close()
+            with contextlib.suppress(Exception):  # a cluster that failed to start has nothing to close
+                cluster.result().close()
 
 
 def _check_workers(client: Any) -> None:

@@ -22,16 +22,22 @@ PARTIAL = ".partial-"
 OLD = ".old-"
 
 
-def gradebook_preprocessors(config: Any) -> list[type]:
-    """The configured autograde preprocessors that write grades (SaveAutoGrades, AssignLatePenalties
-    or subclasses), in their configured order."""
+def autograde_preprocessors(config: Any) -> list[Any]:
+    """`Autograde.autograde_preprocessors` as configured (or nbgrader's default), names resolved."""
     from nbgrader.converters import Autograde
-    from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
     from traitlets.utils.importstring import import_item
 
     listed = config.Autograde.get("autograde_preprocessors", Autograde.autograde_preprocessors.default_value)
-    classes = [import_item(p) if isinstance(p, str) else p for p in listed]
-    return [c for c in classes if isinstance(c, type) and issubclass(c, (SaveAutoGrades, AssignLatePenalties))]
+    return [import_item(p) if isinstance(p, str) else p for p in listed]
+
+
+def gradebook_preprocessors(config: Any) -> list[type]:
+    """The configured autograde preprocessors that write grades (SaveAutoGrades, AssignLatePenalties
+    or subclasses), in their configured order."""
+    from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
+
+    return [c for c in autograde_preprocessors(config)
+            if isinstance(c, type) and issubclass(c, (SaveAutoGrades, AssignLatePenalties))]
 
 
 class Recorder:

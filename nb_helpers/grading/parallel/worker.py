@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .jobs import GradeJob, GradeResult, read_tree, write_tree
+from .record import autograde_preprocessors, gradebook_preprocessors
 
 warnings.filterwarnings("ignore", message=".*not in session")  # nbgrader on SQLAlchemy 2 (harmless)
 
@@ -62,6 +63,9 @@ def worker_config(config: Any, root: Path, job: GradeJob) -> Any:
     cd.notebook_id = "*"
     cd.student_id_exclude = ""
     cfg.Autograde.create_student = True
+    # the grades are saved by the coordinator, into the real gradebook; the scratch one needs none
+    writers = set(gradebook_preprocessors(cfg))
+    cfg.Autograde.autograde_preprocessors = [p for p in autograde_preprocessors(cfg) if p not in writers]
     _hide(cfg, job.hidden_paths)
     return cfg
 
@@ -78,6 +82,16 @@ def _hide(cfg: Any, paths: list[str]) -> None:
         current = next((list(cfg[k.__name__]["hidden_paths"]) for k in cls.mro()
                         if k.__name__ in cfg and "hidden_paths" in cfg[k.__name__]), [])
         cfg[cls.__name__]["hidden_paths"] = current + [p for p in paths if p not in current]
+
+
+def warm_up_verdicts(cfg: Any) -> None:
+    """Have the configured verdict preprocessors start their fork server while the kernel runs
+    (once per worker: it then stays up for every later submission)."""
+    from ..verdict import VerdictPreprocessor
+
+    for cls in autograde_preprocessors(cfg):
+        if isinstance(cls, type) and issubclass(cls, VerdictPreprocessor):
+            cls(config=cfg).warm_up(cfg.CourseDirectory.db_url)
 
 
 class _Collect(logging.Handler):
@@ -103,6 +117,7 @@ def autograde(job: GradeJob) -> tuple[dict[str, bytes], str]:
     write_tree(root / "source" / job.assignment, job.source_files)
     write_tree(root / "submitted" / job.student / job.assignment, job.submission)
     cfg = worker_config(job.config, root, job)
+    warm_up_verdicts(cfg)
 
     log = logging.getLogger(f"nb_helpers.grade.{os.getpid()}")
     log.propagate = False

@@ -52,10 +52,11 @@ def check_version(released_with: str) -> None:
 
 
 def use_deterministic_algorithms(mode: str) -> None:
-    """`torch.use_deterministic_algorithms(True, warn_only=mode == "warn")`, without its import of the
-    torch.compile stack (torch._inductor and torch._dynamo: about 2 s of every setup cell) to set
-    Inductor's own deterministic flag: that flag is set here only if Inductor is already loaded,
-    else through its environment variable, which Inductor reads when first imported."""
+    """`torch.use_deterministic_algorithms(True, warn_only=mode == "warn")` without importing the
+    torch.compile stack (torch._inductor, torch._dynamo: about 2 s) just to set Inductor's own
+    deterministic flag: the setup cell stays quick, and the stack loads when something first needs
+    it (a torch optimizer's first step does). The flag is set directly if Inductor is already
+    loaded, else through the environment variable Inductor reads when it is first imported."""
     import torch
 
     torch.set_deterministic_debug_mode(mode)  # the documented alternative interface: "warn" or "error"

@@ -73,6 +73,13 @@ def _polled_in_slices(get_msg: Any, step: float = 1.0) -> Any:
     return get_msg_in_slices
 
 
+def poll_replies_in_slices(kc: Any) -> Any:
+    """Make a kernel client read its shell and iopub channels in 1 s slices (see `_polled_in_slices`)."""
+    for channel in (kc.shell_channel, kc.iopub_channel):
+        channel.get_msg = _polled_in_slices(channel.get_msg)
+    return kc
+
+
 class ResilientExecute(Execute):
     """`Execute` that records a dead, hung or overlong kernel instead of failing the submission."""
 
@@ -125,10 +132,7 @@ class ResilientExecute(Execute):
         return result
 
     def start_new_kernel_client(self) -> Any:
-        kc = super().start_new_kernel_client()
-        for channel in (kc.shell_channel, kc.iopub_channel):
-            channel.get_msg = _polled_in_slices(channel.get_msg)
-        return kc
+        return poll_replies_in_slices(super().start_new_kernel_client())
 
     def _get_timeout(self, cell: Any) -> int | None:
         """Each cell's limit, shortened so that no cell runs past the notebook's deadline."""

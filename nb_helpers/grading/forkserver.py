@@ -184,6 +184,7 @@ def serve(stdin: Any = None, stdout: Any = None) -> None:
     import sklearn.pipeline  # noqa: F401
     import sklearn.preprocessing  # noqa: F401
     import torch  # noqa: F401
+    import torch._dynamo  # noqa: F401 - torch optimizers import it at their first step (about 2 s)
 
     from .. import __version__, checks  # noqa: F401 - registers every lesson's checks
     from ..env import prepare_lesson

@@ -8,7 +8,9 @@ one thread per process:
 
 - serial: plain `nbgrader autograde`, one command;
 - parallel: `nb-helpers-grade --workers W` (default: the usable cores), one command;
-- bare: the same notebooks executed with nbclient, W processes at a time (no grading at all).
+- bare: the same notebooks executed with nbclient, W processes at a time (no grading at all; half
+  just before the parallel command, half just after it, so that drift in the machine's speed
+  cancels out of the overhead).
 
 It prints submissions per minute for both commands and their ratio, and the per-submission
 overhead of the parallel command over bare execution: a worker's time per submission minus a bare
@@ -96,8 +98,21 @@ def bare_seconds(path: str) -> float:
     return time.perf_counter() - start
 
 
+def bare_run(paths: list[Path], workers: int) -> tuple[list[float], float]:
+    """Execute `paths` bare, `workers` at a time: (each execution's seconds, wall seconds)."""
+    if not paths:
+        return [], 0.0
+    start = time.perf_counter()
+    # a process per client, W at a time: clients in threads of one process would share its GIL
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        seconds = list(pool.map(bare_seconds, [str(p) for p in paths]))
+    return seconds, time.perf_counter() - start
+
+
 def class_grading(lesson: str, submissions: int, workers: int) -> dict:
-    """Serial autograde, the parallel command and bare execution of the same synthetic class."""
+    """Serial autograde, the parallel command and bare execution of the same synthetic class.
+    Half the bare executions run just before the parallel command and half just after, so that a
+    machine whose speed drifts during the run biases the overhead as little as possible."""
     with tempfile.TemporaryDirectory() as tmp:
         base = make_course(Path(tmp) / "base", [lesson])
         nbgrader(base, "generate_assignment", lesson, "--force")
@@ -110,6 +125,9 @@ def class_grading(lesson: str, submissions: int, workers: int) -> dict:
         nbgrader(serial_root, "autograde", lesson)
         serial = time.perf_counter() - start
 
+        half = len(paths) // 2
+        bare, bare_wall = bare_run(paths[:half], workers)
+
         report = Path(tmp) / "report.json"
         env = dict(os.environ, NB_HELPERS_GRADING_SEED="test-seed")
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
@@ -121,11 +139,8 @@ def class_grading(lesson: str, submissions: int, workers: int) -> dict:
         graded = json.loads(report.read_text())["graded"]
         assert len(graded) == submissions, "the parallel command did not grade every submission"
 
-        start = time.perf_counter()
-        # one process per execution, W at a time: clients in threads of one process would share its GIL
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            bare = list(pool.map(bare_seconds, [str(p) for p in paths]))
-        bare_wall = time.perf_counter() - start
+        after, after_wall = bare_run(paths[half:], workers)
+        bare, bare_wall = bare + after, bare_wall + after_wall
 
     worker_mean = statistics.mean(g["seconds"] for g in graded)
     return {"submissions": submissions, "workers": workers, "serial_s": serial, "parallel_s": parallel,

@@ -26,6 +26,7 @@ from tests.course import make_course, nbgrader
 pytestmark = pytest.mark.slow
 
 LESSON = "04_advanced_training"   # the quickest lesson to grade
+REPO_NOTEBOOK = Path(__file__).resolve().parents[1] / "solutions" / LESSON / f"{LESSON}.ipynb"
 SEED = "test-seed"
 
 
@@ -259,3 +260,31 @@ def test_clear_errors_for_bad_input(base, tmp_path, capsys, monkeypatch):
     assert "cannot reach the Dask scheduler" in capsys.readouterr().err
     assert main([LESSON, *course, "--db-url", "postgresql://nobody@127.0.0.1:1/none"]) == 2
     assert "cannot open postgresql://nobody@127.0.0.1:1/none" in capsys.readouterr().err
+
+
+def _dask_settings(keys: list[str]) -> dict:
+    import dask
+
+    return {key: dask.config.get(key) for key in keys}
+
+
+def test_local_workers_run_with_dask_bookkeeping_turned_down():
+    from nb_helpers.grading.parallel.cluster import LOCAL_DASK_CONFIG, open_client
+
+    keys = sorted(LOCAL_DASK_CONFIG)
+    with open_client(None, 2) as get_client:
+        client = get_client()
+        seen = client.run(_dask_settings, keys)
+        on_scheduler = client.run_on_scheduler(_dask_settings, keys)
+    assert len(seen) == 2
+    for settings in [*seen.values(), on_scheduler]:
+        assert settings == LOCAL_DASK_CONFIG
+
+
+def test_grading_processes_skip_jsonschemas_slow_iri_parsers_and_still_validate_notebooks():
+    probe = ("import sys, nb_helpers.grading.parallel, nbformat\n"
+             f"nb = nbformat.read({str(REPO_NOTEBOOK)!r}, as_version=4)\n"
+             "nbformat.validate(nb)\n"
+             "print(sys.modules.get('rfc3987_syntax') is None)\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"

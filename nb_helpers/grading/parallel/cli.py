@@ -118,6 +118,8 @@ def grade(course: Course, assignment: str, get_client: Callable[[], Any], *, for
           progress: bool = True) -> Outcome:
     """Autograde the assignment's submissions on `get_client()`'s workers and record them; returns
     what happened."""
+    from distributed import KilledWorker, Variable, as_completed
+    from distributed.client import FutureCancelledError
     from tqdm import tqdm
 
     from .record import Recorder
@@ -148,9 +150,6 @@ def grade(course: Course, assignment: str, get_client: Callable[[], Any], *, for
 
     shared = dict(assignment=assignment, config=course.config, gradebook=template,
                   source_files=source_files(course, assignment), hidden_paths=hidden_paths(course))
-    from distributed import KilledWorker, Variable, as_completed
-    from distributed.client import FutureCancelledError
-
     client = get_client()
     run_id = uuid.uuid4().hex[:8]
     futures = {}

@@ -3,7 +3,8 @@
 The worker keeps one scratch course folder for its whole life (so the verdict fork server, whose
 sandbox hides that folder, stays warm across submissions) and empties it before each submission.
 The course's configuration is used unchanged, except where the scratch course lives and which
-gradebook it writes: the scratch one. Nothing is written outside the scratch folder.
+gradebook it uses (the scratch one), and without the preprocessors that save grades: the
+coordinator runs those against the real gradebook. Nothing is written outside the scratch folder.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ import copy
 import hashlib
 import random
 import sys
+import threading
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -431,7 +432,7 @@ def judge(check: Check, cases: Sequence[Case], outcomes: Sequence[Any], *, redac
     if any(o.get("status") == "not_implemented" for o in outcomes):
         return Verdict(check.id, False, n, f"{check.id}: not implemented yet", not_implemented=True, reason="not_implemented")
     if expected is None:
-        with _quiet():
+        with _quiet(), _python_random_for_this_thread_only():
             expected = collect(check, check.reference, cases, trap=False)
     failures = 0
     first: str | None = None
@@ -499,6 +500,32 @@ def _message(check: Check, case: Case, got: dict[str, Any], want: dict[str, Any]
     if hint:
         lines.append(f"hint: {hint}")
     return "\n".join(lines)
+
+
+@contextmanager
+def _python_random_for_this_thread_only() -> Iterator[None]:
+    """While this thread runs a reference, other threads of the process that call the `random`
+    module's functions (a Dask worker's event loop retries connections with random backoff) draw
+    from a generator of their own, so that the draws a check seeds and records are the seeded ones.
+    (NumPy's and torch's global generators are not used by such threads.)"""
+    owner, private = threading.get_ident(), random.Random()
+    originals = {name: getattr(random, name) for name in random.__all__
+                 if getattr(getattr(random, name), "__self__", None) is random._inst}
+
+    def routed(name: str, own: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if threading.get_ident() == owner:
+                return own(*args, **kwargs)
+            return getattr(private, name)(*args, **kwargs)
+        return call
+
+    for name, own in originals.items():
+        setattr(random, name, routed(name, own))
+    try:
+        yield
+    finally:
+        for name, own in originals.items():
+            setattr(random, name, own)
 
 
 @contextmanager

@@ -220,10 +220,12 @@ def report(outcome: Outcome, seconds: float) -> None:
 
 
 def write_report(path: Path, assignment: str, outcome: Outcome, seconds: float) -> None:
-    """The run as JSON: wall time, and per student the worker, its grading time and the tries."""
+    """The run as JSON: wall time, and per student the worker, when it began and how long it took
+    to grade, and the tries."""
     data = {"assignment": assignment, "seconds": seconds, "skipped": sorted(outcome.skipped),
             "failed": [{"student": s, "reason": r} for s, r in sorted(outcome.failed)],
-            "graded": [{"student": r.student, "seconds": r.seconds, "attempt": r.attempt, "worker": r.worker}
+            "graded": [{"student": r.student, "seconds": r.seconds, "started": r.started, "attempt": r.attempt,
+                        "worker": r.worker}
                        for r in sorted(outcome.graded, key=lambda r: r.student)]}
     path.write_text(json.dumps(data, indent=2))
 

@@ -36,6 +36,7 @@ class GradeResult:
     error: str = ""
     log: str = ""                      # errors nbgrader logged while grading it anyway (e.g. a hook's notes)
     seconds: float = 0.0
+    started: float = 0.0               # when the worker began it (seconds since the epoch)
     attempt: int = 1
     worker: str = ""
 

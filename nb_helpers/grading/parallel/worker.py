@@ -170,7 +170,7 @@ def _die_if_asked(student: str) -> None:
 
 def grade_submission(job: GradeJob) -> GradeResult:
     """Entry point of a worker task: autograde one submission, never raise for the student's files."""
-    start = time.perf_counter()
+    start, started = time.perf_counter(), time.time()
     where = f"{socket.gethostname()}:{os.getpid()}"
     attempt = _count_attempt(job)
     if attempt > job.max_attempts:
@@ -181,9 +181,9 @@ def grade_submission(job: GradeJob) -> GradeResult:
         files, log = autograde(job)
     except GradingFailed as exc:
         return GradeResult(job.student, ok=False, error=str(exc), attempt=attempt, worker=where,
-                           seconds=time.perf_counter() - start)
+                           seconds=time.perf_counter() - start, started=started)
     except Exception as exc:  # noqa: BLE001 - reported per student; the run goes on
         return GradeResult(job.student, ok=False, error=f"{type(exc).__name__}: {exc}", attempt=attempt,
-                           worker=where, seconds=time.perf_counter() - start)
+                           worker=where, seconds=time.perf_counter() - start, started=started)
     return GradeResult(job.student, ok=True, files=files, log=log, attempt=attempt, worker=where,
-                       seconds=time.perf_counter() - start)
+                       seconds=time.perf_counter() - start, started=started)

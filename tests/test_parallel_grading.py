@@ -288,3 +288,15 @@ def test_grading_processes_skip_jsonschemas_slow_iri_parsers_and_still_validate_
              "print(sys.modules.get('rfc3987_syntax') is None)\n")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
+
+
+def test_preprocessor_lists_fall_back_to_nbgraders_defaults():
+    from traitlets.config import Config
+
+    from nb_helpers.grading.parallel.record import autograde_preprocessors, gradebook_preprocessors
+
+    empty = Config()
+    assert [c.__name__ for c in gradebook_preprocessors(empty)] == ["SaveAutoGrades", "AssignLatePenalties"]
+    assert "ClearOutput" in [c.__name__ for c in autograde_preprocessors(empty, "sanitize_preprocessors")]
+    empty.Autograde.sanitize_preprocessors = []
+    assert autograde_preprocessors(empty, "sanitize_preprocessors") == []

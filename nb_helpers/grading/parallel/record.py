@@ -22,12 +22,14 @@ PARTIAL = ".partial-"
 OLD = ".old-"
 
 
-def autograde_preprocessors(config: Any) -> list[Any]:
-    """`Autograde.autograde_preprocessors` as configured (or nbgrader's default), names resolved."""
+def autograde_preprocessors(config: Any, kind: str = "autograde_preprocessors") -> list[Any]:
+    """`Autograde.<kind>` (autograde_ or sanitize_preprocessors) as configured, or nbgrader's
+    default, with names resolved to classes."""
     from nbgrader.converters import Autograde
     from traitlets.utils.importstring import import_item
 
-    listed = config.Autograde.get("autograde_preprocessors", Autograde.autograde_preprocessors.default_value)
+    # nbgrader sets these defaults dynamically (the class attribute's default_value is a sentinel)
+    listed = config.Autograde[kind] if kind in config.Autograde else Autograde.class_traits()[kind].default()
     return [import_item(p) if isinstance(p, str) else p for p in listed]
 
 

@@ -74,10 +74,8 @@ def worker_config(config: Any, root: Path, job: GradeJob) -> Any:
 def _hide(cfg: Any, paths: list[str]) -> None:
     """Add `paths` to the `hidden_paths` of every configured preprocessor that has one (the sandboxes
     hide the scratch course by themselves; the real course, on this machine, must stay hidden too)."""
-    from traitlets.utils.importstring import import_item
-
-    listed = [*cfg.Autograde.get("sanitize_preprocessors", []), *cfg.Autograde.get("autograde_preprocessors", [])]
-    for cls in (import_item(p) if isinstance(p, str) else p for p in listed):
+    listed = [*autograde_preprocessors(cfg, "sanitize_preprocessors"), *autograde_preprocessors(cfg)]
+    for cls in listed:
         if not isinstance(cls, type) or "hidden_paths" not in cls.class_traits(config=True):
             continue
         current = next((list(cfg[k.__name__]["hidden_paths"]) for k in cls.mro()

@@ -276,9 +276,21 @@ def test_local_workers_run_with_dask_bookkeeping_turned_down():
         client = get_client()
         seen = client.run(_dask_settings, keys)
         on_scheduler = client.run_on_scheduler(_dask_settings, keys)
+        origins = client.run(_origin)
     assert len(seen) == 2
     for settings in [*seen.values(), on_scheduler]:
         assert settings == LOCAL_DASK_CONFIG
+    # both workers are forks of one process that imported the grading stack once (not two spawns)
+    parents = {parent for parent, _ in origins.values()}
+    assert len(parents) == 1 and parents != {os.getpid()}
+    (parent,) = parents
+    assert "forkserver" in Path(f"/proc/{parent}/cmdline").read_bytes().decode(errors="replace")
+    assert all(loaded for _, loaded in origins.values())
+
+
+def _origin() -> tuple[int, bool]:
+    """(parent pid, whether the grading stack is imported) of a worker process."""
+    return os.getppid(), {"nbgrader.converters", "nb_helpers.checks"} <= set(sys.modules)
 
 
 def test_grading_processes_skip_jsonschemas_slow_iri_parsers_and_still_validate_notebooks():

@@ -28,6 +28,7 @@ class ForkServerClient:
         self.env = env
         self.startup_timeout = startup_timeout
         self.proc: subprocess.Popen[bytes] | None = None
+        self.hello: dict[str, Any] = {}  # the running server's ready line
         self._buffer = b""
         self._lock = threading.RLock()  # one conversation at a time (a warm-up may run in a thread)
 
@@ -52,9 +53,9 @@ class ForkServerClient:
         cmd = self.command_prefix + [sys.executable, "-m", "nb_helpers.grading.forkserver"]
         self.proc = in_spawner_thread(lambda: subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env))
         self._buffer = b""
-        hello = self._read_line(self.startup_timeout)
-        if hello.get("status") != "ready":
-            raise ForkServerError(f"fork server did not start: {hello}")
+        self.hello = self._read_line(self.startup_timeout)
+        if self.hello.get("status") != "ready":
+            raise ForkServerError(f"fork server did not start: {self.hello}")
 
     def _read_line(self, timeout: float) -> dict[str, Any]:
         assert self.proc is not None and self.proc.stdout is not None

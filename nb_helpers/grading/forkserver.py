@@ -5,7 +5,14 @@ request (milliseconds). The child runs the lesson's setup cell and the student's
 calls the student's object on the cases of the check and writes the outcomes as plain JSON to a
 pipe; the server relays them. The server never judges: the trusted grading process does.
 
+The course's own setup cell (exactly the text `nb_helpers.authoring.setup_cell_source()` makes,
+which nbgrader restores in every submission because the cell is locked) runs once, in the server:
+a child whose request carries that text starts from the module it left behind instead of running
+it again (about 30 ms per exercise). Any other setup text runs in the child, like a solution cell.
+
 Protocol (one JSON object per line on stdin / stdout):
+  ready    {"status": "ready", "pid", "setup": "prepared" or why the setup cell could not be prepared}
+           (once, when the server has started)
   request  {"exercise", "seed", "setup", "cells", "cwd", "timeout", "cell_timeout", "memory_mb"}
   reply    {"status": "ok", "payload": "<JSON outcomes>"} or {"status": "timeout" | "crashed" |
            "oversize" | "unknown", "detail": "..."}
@@ -15,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import resource
 import select
 import signal
@@ -35,6 +43,51 @@ def _vm_size() -> int:
         return 0
 
 
+#: What the course's setup cell left behind in the server: (setup text, module, the state of
+#: Python's `random`). Each child is a forked copy, so what a child's cells do to the module never
+#: reaches the server or other children. Python reseeds `random` in every forked child (os.fork's
+#: at-fork hook), so a child puts back the state the setup cell's seeding left; NumPy's and
+#: torch's generators come through the fork unchanged.
+_prepared: tuple[str, types.ModuleType, Any] | None = None
+
+
+def _new_main_module() -> types.ModuleType:
+    """An empty `__main__` as the kernel gives a notebook (magics and shell escapes do nothing)."""
+    import builtins
+
+    from .cells import InertIPython
+
+    module = types.ModuleType("__main__")
+    module.__dict__.update({"__builtins__": builtins, "get_ipython": InertIPython})
+    return module
+
+
+def prepare_setup() -> str:
+    """Run the course's setup cell once in the server (see the module docstring); "prepared", or
+    why not (children then run it themselves). Its printed line is dropped: the server's stdout
+    carries the protocol."""
+    global _prepared
+    import contextlib
+    import io
+
+    from ..authoring import setup_cell_source
+    from .cells import to_python
+
+    source, module = setup_cell_source(), _new_main_module()
+    previous = sys.modules.get("__main__")
+    sys.modules["__main__"] = module
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(compile(to_python(source), "<cell 0>", "exec"), module.__dict__)  # noqa: S102 - course code
+    except Exception as exc:  # noqa: BLE001 - the server still works, only slower
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        if previous is not None:
+            sys.modules["__main__"] = previous
+    _prepared = (source, module, random.getstate())
+    return "prepared"
+
+
 class CellTimeLimit(BaseException):
     """A solution cell ran past its time limit in the child (raised by SIGALRM)."""
 
@@ -45,11 +98,9 @@ def _interrupt_cell(signum: int, frame: Any) -> None:
 
 def _child(req: dict[str, Any], result_fd: int) -> None:
     """Runs in the forked child: execute the student's program, report outcomes, never return."""
-    import builtins
-
     from ..checks import plain
     from ..checks.engine import REGISTRY, collect, lesson_references
-    from .cells import InertIPython, to_python
+    from .cells import to_python
 
     os.setsid()
     devnull = os.open(os.devnull, os.O_RDWR)
@@ -68,9 +119,13 @@ def _child(req: dict[str, Any], result_fd: int) -> None:
             pass
 
     check = REGISTRY[req["exercise"]]
-    module = types.ModuleType("__main__")
+    setup = req.get("setup") or ""
+    if _prepared is not None and setup == _prepared[0]:
+        module, sources = _prepared[1], [None, *req.get("cells", [])]  # the setup cell has run
+        random.setstate(_prepared[2])
+    else:
+        module, sources = _new_main_module(), [setup, *req.get("cells", [])]
     namespace = module.__dict__
-    namespace.update({"__builtins__": builtins, "get_ipython": InertIPython})
     sys.modules["__main__"] = module
     sys.argv = ["notebook"]
     # Each cell runs under its own time limit, as the kernel interrupts a cell that runs too long:
@@ -78,7 +133,9 @@ def _child(req: dict[str, Any], result_fd: int) -> None:
     cell_budget = float(req.get("cell_timeout") or 0)
     signal.signal(signal.SIGALRM, _interrupt_cell)
     trouble = None
-    for index, source in enumerate([req.get("setup") or ""] + list(req.get("cells", []))):
+    for index, source in enumerate(sources):
+        if source is None:
+            continue
         try:
             code = compile(to_python(source), f"<cell {index}>", "exec")
             if cell_budget > 0:
@@ -192,7 +249,8 @@ def serve(stdin: Any = None, stdout: Any = None) -> None:
 
     prepare_lesson(__version__, quiet=True)  # threads, deterministic algorithms, style: as the setup cell
     to_python("x = 1\n")
-    stdout.write(json.dumps({"status": "ready", "pid": os.getpid()}) + "\n")
+    setup = prepare_setup()  # last: nothing after it may draw random numbers (children inherit the generators)
+    stdout.write(json.dumps({"status": "ready", "pid": os.getpid(), "setup": setup}) + "\n")
     stdout.flush()
     for line in stdin:
         if not line.strip():

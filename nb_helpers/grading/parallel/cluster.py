@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Iterator
@@ -22,7 +23,15 @@ LOCAL_DASK_CONFIG: dict[str, Any] = {
     "distributed.admin.system-monitor.gil.enabled": False,
     "distributed.admin.system-monitor.interval": "2s",
     "distributed.admin.tick.interval": "1s",
+    # Workers are forked from one process that has imported nbgrader, torch and the checks once
+    # (about 6 s of CPU), rather than spawned, each importing them again (where there is no fork
+    # server, as on Windows, they are spawned).
+    "distributed.worker.multiprocessing-method":
+        "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn",
 }
+
+#: Imported by the local workers' fork server before it forks them, and by each worker (Dask preload).
+PRELOAD = "nb_helpers.grading.parallel.preload"
 
 
 class ClusterError(RuntimeError):
@@ -69,9 +78,16 @@ def open_client(scheduler: str | None, workers: int) -> Iterator[Callable[[], An
         return
 
     def start() -> Any:
+        from distributed.utils import get_mp_context
+
+        context = get_mp_context()  # the start method LOCAL_DASK_CONFIG names
+        if context.get_start_method() == "forkserver":
+            # instead of Dask's list (distributed and its dependencies); ours first, as its package
+            # keeps jsonschema's IRI parsers out (see nb_helpers.grading.parallel)
+            context.set_forkserver_preload([PRELOAD, "distributed"])
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=0,
                             dashboard_address=None, silence_logs=logging.ERROR,
-                            preload=["nb_helpers.grading.parallel.preload"])
+                            preload=[PRELOAD])
 
     clients: list[Any] = []
 

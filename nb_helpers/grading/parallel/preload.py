@@ -1,6 +1,7 @@
-"""Imported by each local worker process as it starts (Dask `preload`): nbgrader, nbconvert and the
-course's checks (NumPy, torch) load while the coordinator reads the course, not during the first
-submission."""
+"""Imported by the local workers' fork server, once, before it forks the workers (and by each
+worker as it starts, through Dask's `preload`, where it then costs nothing): nbgrader, nbconvert
+and the course's checks (NumPy, torch) load while the coordinator reads the course, not during
+the first submission."""
 
 import nbgrader.apps.autogradeapp  # noqa: F401
 import nbgrader.converters  # noqa: F401

@@ -31,10 +31,14 @@ def server():
     client.close()
 
 
+def make_request(cells, exercise="sigmoid", seed=1, timeout=10.0, memory_mb=2048, cell_timeout=0.0,
+                 setup=DEFAULT_PREAMBLE):
+    return {"exercise": exercise, "seed": seed, "setup": setup, "cells": cells, "cwd": os.getcwd(),
+            "timeout": timeout, "memory_mb": memory_mb, "cell_timeout": cell_timeout}
+
+
 def grade(server, cells, exercise="sigmoid", seed=1, timeout=10.0, memory_mb=2048, cell_timeout=0.0):
-    reply = server.request({"exercise": exercise, "seed": seed, "setup": DEFAULT_PREAMBLE, "cells": cells,
-                            "cwd": os.getcwd(), "timeout": timeout, "memory_mb": memory_mb,
-                            "cell_timeout": cell_timeout})
+    reply = server.request(make_request(cells, exercise, seed, timeout, memory_mb, cell_timeout))
     if reply["status"] != "ok":
         return reply["status"], None
     check = REGISTRY[exercise]
@@ -302,14 +306,6 @@ def test_a_sandbox_started_from_a_short_lived_thread_survives_it(sandboxed):
         client.close()
 
 
-@pytest.fixture(scope="module")
-def course_server():
-    client = ForkServerClient()
-    client.start()
-    yield client
-    client.close()
-
-
 def solution_requests(lesson):
     """One request per exercise of a lesson's solution notebook, as the grader builds them."""
     import nbformat
@@ -326,36 +322,35 @@ def solution_requests(lesson):
                    "timeout": 30.0, "memory_mb": 2048, "cell_timeout": 10.0}
 
 
-def test_the_course_setup_cell_is_run_once_in_the_server(course_server):
+def test_the_course_setup_cell_is_run_once_in_the_server(server):
     from nb_helpers.authoring import setup_cell_source
-    from tests.course import LESSONS, REPO
+    from tests.course import LESSONS
 
-    assert course_server.hello["setup"] == "prepared"
+    assert server.hello["setup"] == "prepared"
     for lesson in LESSONS:      # the text every lesson's setup cell carries is the one the server runs
         assert next(solution_requests(lesson))["setup"] == setup_cell_source(), lesson
 
 
 @pytest.mark.parametrize("lesson", ["03_regularization_and_optimization", "04_advanced_training"])
-def test_children_of_the_prepared_setup_return_what_children_that_run_it_return(course_server, lesson):
+def test_children_of_the_prepared_setup_return_what_children_that_run_it_return(server, lesson):
     """Same outcomes, random draws included (dropout masks, restarts, shuffles), whether the child
     starts from the server's module or runs the setup cell itself (any other text does)."""
     for req in solution_requests(lesson):
-        prepared = course_server.request(req)
-        ran_here = course_server.request(dict(req, setup=req["setup"] + "\n"))
+        prepared = server.request(req)
+        ran_here = server.request(dict(req, setup=req["setup"] + "\n"))
         assert prepared["status"] == ran_here["status"] == "ok", req["exercise"]
         assert prepared["payload"] == ran_here["payload"], req["exercise"]
         assert verdict_of(req, prepared).passed, req["exercise"]
 
 
-def test_a_cell_drawing_random_numbers_sees_the_same_generators_either_way(course_server):
+def test_a_cell_drawing_random_numbers_sees_the_same_generators_either_way(server):
     """The server must not draw from any generator after its setup cell: children inherit the state."""
     from nb_helpers.authoring import setup_cell_source
 
     draw = ("import random\n_noise = float(torch.rand(1)) + random.random() + float(np.random.rand())\n"
             "def sigmoid(x):\n    return np.full_like(np.asarray(x, dtype=float), _noise)\n")
-    req = {"exercise": "sigmoid", "seed": 1, "setup": setup_cell_source(), "cells": [draw], "cwd": os.getcwd(),
-           "timeout": 10.0, "memory_mb": 2048, "cell_timeout": 0.0}
-    prepared, ran_here = course_server.request(req), course_server.request(dict(req, setup=req["setup"] + "\n"))
+    req = make_request([draw], setup=setup_cell_source())
+    prepared, ran_here = server.request(req), server.request(dict(req, setup=req["setup"] + "\n"))
     assert prepared["status"] == "ok" and prepared["payload"] == ran_here["payload"]
 
 
@@ -364,14 +359,11 @@ def verdict_of(req, reply):
     return judge(check, check.all_cases(req["seed"]), plain.decode(reply["payload"]), redact=True)
 
 
-def test_what_a_child_does_to_the_prepared_module_does_not_reach_the_next(course_server):
+def test_what_a_child_does_to_the_prepared_module_does_not_reach_the_next(server):
     from nb_helpers.authoring import setup_cell_source
 
-    def sigmoid_request(cells):
-        return {"exercise": "sigmoid", "seed": 1, "setup": setup_cell_source(), "cells": cells, "cwd": os.getcwd(),
-                "timeout": 10.0, "memory_mb": 2048, "cell_timeout": 0.0}
-
-    spoil = sigmoid_request(["np.exp = lambda x: x\ndel np\nimport math\nmath.exp = None\n" + GOOD_SIGMOID])
-    assert not verdict_of(spoil, course_server.request(spoil)).passed
-    good = sigmoid_request([GOOD_SIGMOID.replace("np.exp(", "np.exp(0 * math.exp(0) + ")])
-    assert verdict_of(good, course_server.request(good)).passed
+    spoil = make_request(["np.exp = lambda x: x\ndel np\nimport math\nmath.exp = None\n" + GOOD_SIGMOID],
+                         setup=setup_cell_source())
+    assert not verdict_of(spoil, server.request(spoil)).passed
+    good = make_request([GOOD_SIGMOID.replace("np.exp(", "np.exp(0 * math.exp(0) + ")], setup=setup_cell_source())
+    assert verdict_of(good, server.request(good)).passed

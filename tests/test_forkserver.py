@@ -367,3 +367,108 @@ def test_what_a_child_does_to_the_prepared_module_does_not_reach_the_next(server
     assert not verdict_of(spoil, server.request(spoil)).passed
     good = make_request([GOOD_SIGMOID.replace("np.exp(", "np.exp(0 * math.exp(0) + ")], setup=setup_cell_source())
     assert verdict_of(good, server.request(good)).passed
+
+
+# One server shared by the grading processes of a machine (nb-helpers-grade's local workers).
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory):
+    from nb_helpers.grading.client import start_shared_server
+
+    owner, path = start_shared_server([], str(tmp_path_factory.mktemp("verdict-socket")))
+    yield owner, path
+    owner.close()
+
+
+def socket_client(path):
+    from nb_helpers.grading.client import SocketForkServerClient
+
+    return SocketForkServerClient(path, fallback=ForkServerClient())
+
+
+def test_a_shared_server_grades_for_several_clients_at_once(shared_server):
+    import threading
+
+    _, path = shared_server
+    slow, quick = socket_client(path), socket_client(path)
+    try:
+        for client in (slow, quick):  # the first replies wait for the server's imports
+            assert grade(client, [GOOD_SIGMOID])[1].passed
+        finished = {}
+
+        def run(name, client, cells):
+            finished[name] = (grade(client, cells)[1].passed, time.monotonic())
+
+        slow_thread = threading.Thread(target=run, args=("slow", slow, ["import time\ntime.sleep(4)\n" + GOOD_SIGMOID]))
+        slow_thread.start()
+        time.sleep(0.5)
+        run("quick", quick, [GOOD_SIGMOID])
+        slow_thread.join()
+        assert finished["slow"][0] and finished["quick"][0]
+        assert finished["quick"][1] < finished["slow"][1] - 2  # not queued behind the slow one
+        assert slow.fallback.proc is None and quick.fallback.proc is None  # no server of their own
+    finally:
+        slow.close()
+        quick.close()
+
+
+def test_children_of_a_shared_server_hold_none_of_its_connections(shared_server):
+    """Each child keeps only its result pipe: the listening socket and the other clients'
+    connections are closed in it, so students' code can neither read nor answer other requests."""
+    client = socket_client(shared_server[1])
+    cells = ["import os\n"
+             "def _sockets():\n"
+             "    found = []\n"
+             "    for fd in os.listdir('/proc/self/fd'):\n"
+             "        try:\n"
+             "            if os.readlink('/proc/self/fd/' + fd).startswith('socket:'):\n"
+             "                found.append(fd)\n"
+             "        except OSError:\n"
+             "            pass\n"
+             "    return found\n"
+             "assert not _sockets()\n" + GOOD_SIGMOID]
+    try:
+        assert grade(client, cells)[1].passed
+        assert client.fallback.proc is None
+    finally:
+        client.close()
+
+
+def test_a_client_uses_a_server_of_its_own_where_the_shared_one_is_unreachable_or_gone(tmp_path):
+    from nb_helpers.grading.client import start_shared_server
+
+    nowhere = socket_client(str(tmp_path / "nobody.sock"))
+    owner, path = start_shared_server([], str(tmp_path / "shared"))
+    orphan = socket_client(path)
+    try:
+        assert grade(nowhere, [GOOD_SIGMOID])[1].passed
+        assert nowhere.broken and nowhere.fallback.proc.poll() is None
+        assert grade(orphan, [GOOD_SIGMOID])[1].passed and not orphan.broken
+        owner.close()  # the shared server stops mid-run
+        assert grade(orphan, [GOOD_SIGMOID])[1].passed
+        assert orphan.broken and orphan.fallback.proc.poll() is None
+    finally:
+        for client in (nowhere, orphan, owner):
+            client.close()
+
+
+def test_a_sandboxed_shared_server_hides_its_socket_from_students_code(sandboxed):
+    import json
+
+    from traitlets.config import Config
+
+    from nb_helpers.grading.verdict import VerdictPreprocessor
+
+    owner, path = VerdictPreprocessor(config=Config()).start_shared_server("")
+    client = socket_client(path)
+    cells = [f"import os, socket\nassert not os.path.exists({path!r})\n"
+             "s = socket.socket(socket.AF_UNIX)\n"
+             f"try:\n    s.connect({path!r})\n    REACHED = True\nexcept OSError:\n    REACHED = False\n"
+             "assert not REACHED\n" + GOOD_SIGMOID]
+    try:
+        assert json.dumps(owner.command_prefix).count(os.path.dirname(path)) >= 1
+        assert grade(client, cells)[1].passed
+        assert client.fallback.proc is None
+    finally:
+        client.close()
+        owner.close()

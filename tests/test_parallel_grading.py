@@ -5,6 +5,7 @@ submissions."""
 from __future__ import annotations
 
 import glob
+import json
 import os
 import re
 import shutil
@@ -119,9 +120,12 @@ def serial(base, tmp_path_factory) -> dict[str, dict]:
 
 def test_parallel_gives_the_serial_grades(base, serial, tmp_path):
     root = copy_course(base, tmp_path / "course")
-    proc = parallel(root, LESSON, "--workers", "2")
+    proc = parallel(root, LESSON, "--workers", "2", "--report", str(tmp_path / "report.json"))
     assert proc.returncode == 1, proc.stdout + proc.stderr   # some students failed
     assert gradebook(sqlite(root)) == serial
+    # both workers got their verdicts from the one fork server the coordinator started
+    graded = json.loads((tmp_path / "report.json").read_text())["graded"]
+    assert len({g["worker"] for g in graded}) == 2 and {g["verdicts"] for g in graded} == {"shared"}
     assert "graded 3, skipped 0" in proc.stdout
     assert "FAILED malformed: " in proc.stdout and "JSON" in proc.stdout
     assert "FAILED empty: no notebook" in proc.stdout

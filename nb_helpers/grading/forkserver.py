@@ -1,7 +1,7 @@
 """A fork server that runs students' solution code, one forked child per exercise.
 
-The server imports NumPy, torch and the checks once (about 2-3 s), then forks a child for each
-request (milliseconds). The child runs the lesson's setup cell and the student's solution cells,
+The server imports NumPy, torch, scikit-learn and the checks once (several seconds), then forks a
+child for each request (tens of milliseconds). The child runs the lesson's setup cell and the student's solution cells,
 calls the student's object on the cases of the check and writes the outcomes as plain JSON to a
 pipe; the server relays them. The server never judges: the trusted grading process does.
 
@@ -10,7 +10,12 @@ which nbgrader restores in every submission because the cell is locked) runs onc
 a child whose request carries that text starts from the module it left behind instead of running
 it again (about 30 ms per exercise). Any other setup text runs in the child, like a solution cell.
 
-Protocol (one JSON object per line on stdin / stdout):
+Several grading processes on one machine can share one server (`nb-helpers-grade` starts one for
+its local workers): started with `--listen-fd N`, it also accepts connections on that listening
+unix socket, which its owner created and passed on (so it lies outside the sandbox, where students'
+code cannot reach it). Requests from every connection run at the same time, each in its own child.
+
+Protocol (one JSON object per line, on stdin / stdout and on each connection):
   ready    {"status": "ready", "pid", "setup": "prepared" or why the setup cell could not be prepared}
            (once, when the server has started)
   request  {"exercise", "seed", "setup", "cells", "cwd", "timeout", "cell_timeout", "memory_mb"}
@@ -24,8 +29,9 @@ import json
 import os
 import random
 import resource
-import select
+import selectors
 import signal
+import socket
 import sys
 import time
 import types
@@ -172,7 +178,51 @@ def _kill_group(pid: int) -> None:
             pass
 
 
-def handle(req: dict[str, Any]) -> dict[str, Any]:
+class _Child:
+    """A forked child at work on one request: its result pipe, its deadline, what it sent so far."""
+
+    def __init__(self, req: dict[str, Any], pid: int, fd: int, reply_to: Any) -> None:
+        self.req, self.pid, self.fd, self.reply_to = req, pid, fd, reply_to
+        self.deadline = time.monotonic() + float(req.get("timeout", 20))
+        self.chunks: list[bytes] = []
+        self.total = 0
+
+    def read(self) -> str | None:
+        """Read what the pipe holds: None while more may come, else "ok" (end of data) or "oversize"."""
+        chunk = os.read(self.fd, 1 << 16)
+        if not chunk:
+            return "ok"
+        self.total += len(chunk)
+        if self.total > MAX_PAYLOAD:
+            return "oversize"
+        self.chunks.append(chunk)
+        return None
+
+    def finish(self, status: str, zombies: list[int]) -> dict[str, Any]:
+        """Stop the child and everything it started; the reply. A child that delivered its outcomes is
+        reaped later (`zombies`): tearing down a process that holds torch takes tens of milliseconds,
+        which the reply need not wait for."""
+        os.close(self.fd)
+        _kill_group(self.pid)
+        payload = b"".join(self.chunks)
+        if status == "ok" and payload:
+            zombies.append(self.pid)
+            return {"status": "ok", "payload": payload.decode("utf-8", "replace")}
+        _, wait_status = os.waitpid(self.pid, 0)
+        if status != "ok":
+            timeout = self.req.get("timeout")
+            return {"status": status, "detail": f"limit {timeout} s" if status == "timeout" else "too much data"}
+        if os.WIFSIGNALED(wait_status) and os.WTERMSIG(wait_status) == signal.SIGXCPU:
+            return {"status": "timeout", "detail": "CPU time limit"}
+        detail = (f"signal {os.WTERMSIG(wait_status)}" if os.WIFSIGNALED(wait_status)
+                  else f"exit status {os.WEXITSTATUS(wait_status)}")
+        return {"status": "crashed", "detail": detail}
+
+
+def start_child(req: dict[str, Any], reply_to: Any = None) -> _Child | dict[str, Any]:
+    """Fork a child for the request (its `_Child`), or the reply at once when there is nothing to run.
+    The child keeps only its result pipe: the server's other descriptors (its clients' connections,
+    the listening socket) are closed in it, so students' code can neither read nor answer them."""
     from ..checks.engine import REGISTRY
 
     if req.get("exercise") not in REGISTRY:
@@ -183,48 +233,50 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
         code = 0
         try:
             os.close(read_fd)
+            os.closerange(3, write_fd)
+            os.closerange(write_fd + 1, _max_fd())
             _child(req, write_fd)
         except BaseException:  # noqa: BLE001
             code = 70
         finally:
             os._exit(code)
     os.close(write_fd)
-    deadline = time.monotonic() + float(req.get("timeout", 20))
-    chunks: list[bytes] = []
-    total, status = 0, "ok"
-    try:
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([read_fd], [], [], remaining)[0]:
-                status = "timeout"
-                break
-            chunk = os.read(read_fd, 1 << 16)
-            if not chunk:
-                break
-            total += len(chunk)
-            if total > MAX_PAYLOAD:
-                status = "oversize"
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(read_fd)
-        _kill_group(pid)  # also ends anything the student's code left running
-        _, wait_status = os.waitpid(pid, 0)
-    if status != "ok":
-        return {"status": status, "detail": f"limit {req.get('timeout')} s" if status == "timeout" else "too much data"}
-    payload = b"".join(chunks)
-    if not payload:
-        if os.WIFSIGNALED(wait_status) and os.WTERMSIG(wait_status) == signal.SIGXCPU:
-            return {"status": "timeout", "detail": "CPU time limit"}
-        detail = (f"signal {os.WTERMSIG(wait_status)}" if os.WIFSIGNALED(wait_status)
-                  else f"exit status {os.WEXITSTATUS(wait_status)}")
-        return {"status": "crashed", "detail": detail}
-    return {"status": "ok", "payload": payload.decode("utf-8", "replace")}
+    return _Child(req, pid, read_fd, reply_to)
 
 
-def serve(stdin: Any = None, stdout: Any = None) -> None:
-    stdin = stdin or sys.stdin
-    stdout = stdout or sys.stdout
+def _max_fd() -> int:
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return soft if 0 < soft < 1 << 20 else 1 << 16
+
+
+def _reap(zombies: list[int]) -> None:
+    """Collect the children that have exited since (without waiting for the others)."""
+    for pid in list(zombies):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            zombies.remove(pid)
+
+
+class _Connection:
+    """One client: the owner on stdin/stdout, or a grading process connected to the listening socket."""
+
+    def __init__(self, read_fd: int, write: Any, close: Any = None) -> None:
+        self.read_fd, self.write, self.close, self.buffer = read_fd, write, close, b""
+
+    def send(self, reply: dict[str, Any]) -> None:
+        try:
+            self.write((json.dumps(reply) + "\n").encode())
+        except OSError:
+            pass  # the client left; its reply is dropped
+
+
+def serve(stdin_fd: int = 0, stdout_fd: int = 1, listener: socket.socket | None = None) -> None:
+    """Import the libraries, report ready on stdout, then serve requests until stdin closes: those of
+    the owner (stdin/stdout) and, with `listener`, those of every process that connects to it. Each
+    request runs in its own child, and children of different requests run at the same time."""
     # Warm up: everything a lesson's setup cell and a typical answer need is imported once, here,
     # so that each forked child starts in milliseconds.
     os.environ["MPLBACKEND"] = "Agg"
@@ -250,21 +302,82 @@ def serve(stdin: Any = None, stdout: Any = None) -> None:
     prepare_lesson(__version__, quiet=True)  # threads, deterministic algorithms, style: as the setup cell
     to_python("x = 1\n")
     setup = prepare_setup()  # last: nothing after it may draw random numbers (children inherit the generators)
-    stdout.write(json.dumps({"status": "ready", "pid": os.getpid(), "setup": setup}) + "\n")
-    stdout.flush()
-    for line in stdin:
-        if not line.strip():
-            continue
-        try:
-            reply = handle(json.loads(line))
-        except Exception as exc:  # noqa: BLE001 - report, keep serving
-            reply = {"status": "error", "detail": f"{type(exc).__name__}: {exc}"}
-        stdout.write(json.dumps(reply) + "\n")
-        stdout.flush()
+
+    def write_stdout(data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(stdout_fd, view):]
+
+    owner = _Connection(stdin_fd, write_stdout)
+    owner.send({"status": "ready", "pid": os.getpid(), "setup": setup})
+    sel = selectors.DefaultSelector()
+    sel.register(stdin_fd, selectors.EVENT_READ, owner)
+    if listener is not None:
+        listener.setblocking(False)
+        sel.register(listener, selectors.EVENT_READ, listener)
+    children: dict[int, _Child] = {}
+    zombies: list[int] = []
+
+    def reply(child: _Child, status: str) -> None:
+        sel.unregister(child.fd)
+        del children[child.fd]
+        child.reply_to.send(child.finish(status, zombies))
+
+    while True:
+        wait = min((c.deadline for c in children.values()), default=None)
+        events = sel.select(None if wait is None else max(0.0, wait - time.monotonic()))
+        for key, _ in events:
+            obj = key.data
+            if obj is listener:
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    continue
+                conn.setblocking(True)
+                sel.register(conn, selectors.EVENT_READ, _Connection(conn.fileno(), conn.sendall, conn.close))
+                continue
+            if isinstance(obj, _Child):
+                if children.get(obj.fd) is obj:
+                    status = obj.read()
+                    if status:
+                        reply(obj, status)
+                continue
+            try:
+                data = os.read(obj.read_fd, 1 << 20)
+            except OSError:  # a connection reset by its client
+                data = b""
+            if not data:
+                if obj is owner:
+                    return  # the owner is gone: so is the server
+                sel.unregister(obj.read_fd)
+                obj.close()
+                continue
+            obj.buffer += data
+            while b"\n" in obj.buffer:
+                line, _, obj.buffer = obj.buffer.partition(b"\n")
+                if not line.strip():
+                    continue
+                try:
+                    started = start_child(json.loads(line), obj)
+                except Exception as exc:  # noqa: BLE001 - report, keep serving
+                    started = {"status": "error", "detail": f"{type(exc).__name__}: {exc}"}
+                if isinstance(started, dict):
+                    obj.send(started)
+                else:
+                    children[started.fd] = started
+                    sel.register(started.fd, selectors.EVENT_READ, started)
+        now = time.monotonic()
+        for child in [c for c in children.values() if c.deadline <= now]:
+            reply(child, "timeout")
+        _reap(zombies)
 
 
-def main() -> None:
-    serve()
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    listener = None
+    if args[:1] == ["--listen-fd"]:  # a listening unix socket the owner made and passed on
+        listener = socket.socket(fileno=int(args[1]))
+    serve(listener=listener)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ after `Execute` and before `SaveAutoGrades` (done in the repository's `nbgrader_
 from __future__ import annotations
 
 import os
+import tempfile
 from typing import TYPE_CHECKING, Any
 
 from nbformat.v4 import new_output
@@ -13,7 +14,7 @@ from traitlets import Bool, Float, Integer, List, Unicode
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from .cells import nbgrader_meta, student_program
-from .client import ForkServerError, shared_client
+from .client import ForkServerClient, ForkServerError, shared_client, start_shared_server
 from .execute import kernel_stopped
 from .sandbox import bwrap_usable, hidden_paths, sandbox_prefix, warn_unsandboxed
 
@@ -55,6 +56,9 @@ class VerdictPreprocessor(NbGraderPreprocessor):
                                         "gradebook's folder and the exchange are always hidden).").tag(config=True)
     cell_timeout = Float(10.0, help="Seconds each solution cell above the check may run before it is "
                                      "interrupted (as the kernel interrupts a cell that runs too long).").tag(config=True)
+    server_socket = Unicode("", help="Unix socket of a fork server shared by the grading processes of this machine "
+                                     "(`nb-helpers-grade` sets it for its local workers); empty: a server of its own. "
+                                     "Where it cannot be reached, a server of its own is started.").tag(config=True)
 
     def _command_prefix(self, resources: dict) -> list[str]:
         if not self.sandbox:
@@ -67,8 +71,17 @@ class VerdictPreprocessor(NbGraderPreprocessor):
 
     def warm_up(self, db_url: str) -> None:
         """Start the fork server for a course whose gradebook is `db_url` in the background now,
-        rather than at the first check (its imports then overlap the notebook's execution)."""
-        shared_client(self._command_prefix({"nbgrader": {"db_url": db_url}})).warm_up()
+        rather than at the first check (its imports then overlap the notebook's execution), or
+        connect to the shared one."""
+        shared_client(self._command_prefix({"nbgrader": {"db_url": db_url}}), self.server_socket).warm_up()
+
+    def start_shared_server(self, db_url: str) -> tuple[ForkServerClient, str]:
+        """Start, in the background, a fork server for every grading process of this machine (their
+        `server_socket`), sandboxed as this preprocessor's own would be, its socket's folder hidden
+        too: (its owner's client, the socket's path)."""
+        folder = tempfile.mkdtemp(prefix="nbh-verdicts-")
+        self.hidden_paths = [*self.hidden_paths, folder]
+        return start_shared_server(self._command_prefix({"nbgrader": {"db_url": db_url}}), folder)
 
     def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
         info = resources.get("nbgrader", {})
@@ -106,7 +119,7 @@ class VerdictPreprocessor(NbGraderPreprocessor):
                    "timeout": self.check_timeout, "cell_timeout": self.cell_timeout,
                    "memory_mb": self.memory_limit_mb}
         try:
-            reply = shared_client(self._prefix).request(request)
+            reply = shared_client(self._prefix, self.server_socket).request(request)
         except ForkServerError as exc:  # infrastructure: fail loudly rather than grade wrongly
             raise RuntimeError(f"grading infrastructure failed on {exercise}: {exc}") from exc
         status = reply.get("status")

@@ -8,6 +8,7 @@ workers of a Dask cluster with --scheduler tcp://host:port.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import json
 import logging
@@ -19,10 +20,11 @@ import uuid
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from .cluster import ClusterError, open_client, usable_cores
 from .jobs import MAX_ATTEMPTS, GradeJob, GradeResult, read_tree
+from .record import autograde_preprocessors
 from .scratch import UnknownAssignment, template_gradebook
 from .worker import grade_submission
 
@@ -114,10 +116,34 @@ def hidden_paths(course: Course) -> list[str]:
     return paths
 
 
+@contextlib.contextmanager
+def shared_verdict_server(course: Course) -> Iterator[str]:
+    """One verdict fork server for all the local workers, started now, so that its imports overlap
+    the workers' start, rather than one per worker at its first submission: yields its socket, or
+    "" when the course's autograde computes no verdicts. It stops on leaving."""
+    from ..verdict import VerdictPreprocessor
+
+    verdicts = [cls for cls in autograde_preprocessors(course.config)
+                if isinstance(cls, type) and issubclass(cls, VerdictPreprocessor)]
+    if not verdicts:
+        yield ""
+        return
+    try:
+        owner, path = verdicts[0](config=course.config).start_shared_server(course.coursedir.db_url)
+    except OSError as exc:  # e.g. a TMPDIR too long for a unix socket: each worker starts its own
+        logging.getLogger(__name__).warning("no shared verdict fork server (%s); each worker starts its own", exc)
+        yield ""
+        return
+    try:
+        yield path
+    finally:
+        owner.close()
+
+
 def grade(course: Course, assignment: str, get_client: Callable[[], Any], *, force: bool,
-          progress: bool = True) -> Outcome:
+          progress: bool = True, verdict_socket: str = "") -> Outcome:
     """Autograde the assignment's submissions on `get_client()`'s workers and record them; returns
-    what happened."""
+    what happened. `verdict_socket`: a verdict fork server the workers share (local workers only)."""
     from distributed import KilledWorker, Variable, as_completed
     from distributed.client import FutureCancelledError
     from tqdm import tqdm
@@ -149,7 +175,8 @@ def grade(course: Course, assignment: str, get_client: Callable[[], Any], *, for
         return outcome
 
     shared = dict(assignment=assignment, config=course.config, gradebook=template,
-                  source_files=source_files(course, assignment), hidden_paths=hidden_paths(course))
+                  source_files=source_files(course, assignment), hidden_paths=hidden_paths(course),
+                  verdict_socket=verdict_socket)
     client = get_client()
     run_id = uuid.uuid4().hex[:8]
     futures = {}
@@ -221,11 +248,12 @@ def report(outcome: Outcome, seconds: float) -> None:
 
 def write_report(path: Path, assignment: str, outcome: Outcome, seconds: float) -> None:
     """The run as JSON: wall time, and per student the worker, when it began and how long it took
-    to grade, and the tries."""
+    to grade, the tries, and whose fork server computed the verdicts ("shared": the one
+    the coordinator started for its local workers)."""
     data = {"assignment": assignment, "seconds": seconds, "skipped": sorted(outcome.skipped),
             "failed": [{"student": s, "reason": r} for s, r in sorted(outcome.failed)],
             "graded": [{"student": r.student, "seconds": r.seconds, "started": r.started, "attempt": r.attempt,
-                        "worker": r.worker}
+                        "worker": r.worker, "verdicts": r.verdicts}
                        for r in sorted(outcome.graded, key=lambda r: r.student)]}
     path.write_text(json.dumps(data, indent=2))
 
@@ -262,7 +290,10 @@ def main(argv: list[str] | None = None) -> int:
         with open_client(args.scheduler, workers) as get_client:  # local workers start while the course loads
             course = load_course(args.course_dir.resolve(), args.db_url, args.student)
             warnings.filterwarnings("ignore", message=".*not in session")  # nbgrader on SQLAlchemy 2 (harmless)
-            outcome = grade(course, args.assignment, get_client, force=args.force, progress=not args.no_progress)
+            # workers on other machines (a scheduler's) cannot reach this machine's server
+            with shared_verdict_server(course) if not args.scheduler else contextlib.nullcontext("") as verdict_socket:
+                outcome = grade(course, args.assignment, get_client, force=args.force,
+                                progress=not args.no_progress, verdict_socket=verdict_socket)
     except (UsageError, ClusterError) as exc:
         print(f"nb-helpers-grade: {exc}", file=sys.stderr)
         return 2

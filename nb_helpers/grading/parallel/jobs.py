@@ -23,6 +23,7 @@ class GradeJob:
     submission: dict[str, bytes]       # every file of submitted/<student>/<assignment>/
     hidden_paths: list[str] = field(default_factory=list)  # the real course's folders, hidden from student code
     attempts_key: str | None = None    # Dask Variable counting the tries (None: no counting)
+    verdict_socket: str = ""           # the coordinator's shared verdict fork server (local workers only)
     max_attempts: int = MAX_ATTEMPTS
 
 
@@ -39,6 +40,7 @@ class GradeResult:
     started: float = 0.0               # when the worker began it (seconds since the epoch)
     attempt: int = 1
     worker: str = ""
+    verdicts: str = ""                 # whose fork server computed the verdicts: "shared" or "own"
 
 
 def read_tree(root: Path) -> dict[str, bytes]:

@@ -64,6 +64,8 @@ def worker_config(config: Any, root: Path, job: GradeJob) -> Any:
     cd.notebook_id = "*"
     cd.student_id_exclude = ""
     cfg.Autograde.create_student = True
+    if job.verdict_socket:
+        cfg.VerdictPreprocessor.server_socket = job.verdict_socket
     # the grades are saved by the coordinator, into the real gradebook; the scratch one needs none
     writers = set(gradebook_preprocessors(cfg))
     cfg.Autograde.autograde_preprocessors = [p for p in autograde_preprocessors(cfg) if p not in writers]
@@ -85,7 +87,7 @@ def _hide(cfg: Any, paths: list[str]) -> None:
 
 def warm_up_verdicts(cfg: Any) -> None:
     """Have the configured verdict preprocessors start their fork server while the kernel runs
-    (once per worker: it then stays up for every later submission)."""
+    (once per worker: it then stays up for every later submission), or connect to the shared one."""
     from ..verdict import VerdictPreprocessor
 
     for cls in autograde_preprocessors(cfg):
@@ -184,4 +186,10 @@ def grade_submission(job: GradeJob) -> GradeResult:
         return GradeResult(job.student, ok=False, error=f"{type(exc).__name__}: {exc}", attempt=attempt,
                            worker=where, seconds=time.perf_counter() - start, started=started)
     return GradeResult(job.student, ok=True, files=files, log=log, attempt=attempt, worker=where,
-                       seconds=time.perf_counter() - start, started=started)
+                       seconds=time.perf_counter() - start, started=started, verdicts=_verdicts(job))
+
+
+def _verdicts(job: GradeJob) -> str:
+    from ..client import uses_shared_server
+
+    return "shared" if job.verdict_socket and uses_shared_server(job.verdict_socket) else "own"

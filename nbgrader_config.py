@@ -13,7 +13,7 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor
 
 from nb_helpers.grading.execute import SandboxedExecute
 from nb_helpers.grading.intake import check_submission
-from nb_helpers.grading.verdict import VerdictPreprocessor
+from nb_helpers.grading.verdict import StartVerdicts, VerdictPreprocessor
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 
@@ -42,10 +42,12 @@ c.VerdictPreprocessor.memory_limit_mb = 2048
 c.VerdictPreprocessor.sandbox = True
 
 # The grade of every check cell comes from VerdictPreprocessor, which recomputes it outside the
-# student's kernel and replaces the cell's outputs before SaveAutoGrades reads them.
+# student's kernel and replaces the cell's outputs before SaveAutoGrades reads them; StartVerdicts
+# has those verdicts computed while the kernel runs (they depend only on the cells' sources).
 # SandboxedExecute runs the kernel (for the student's feedback) in the sandbox; a dead, hung or
 # overlong kernel no longer makes nbgrader drop the whole submission: it costs the exercises it prevented.
 c.Autograde.autograde_preprocessors = [
+    StartVerdicts,
     SandboxedExecute,
     IgnorePattern,
     ClearMetadataPreprocessor,

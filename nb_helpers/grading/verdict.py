@@ -1,12 +1,15 @@
 """nbgrader preprocessor that replaces every check cell's outputs with a verdict computed outside
 the student's kernel (see `nb_helpers.grading`). Register it in `Autograde.autograde_preprocessors`
-after `Execute` and before `SaveAutoGrades` (done in the repository's `nbgrader_config.py`)."""
+after `Execute` and before `SaveAutoGrades`, and `StartVerdicts` just before `Execute`, so that the
+verdicts are made while the kernel runs (both done in the repository's `nbgrader_config.py`)."""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
-from typing import TYPE_CHECKING, Any
+import threading
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from nbformat.v4 import new_output
 from traitlets import Bool, Float, Integer, List, Unicode
@@ -15,7 +18,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 
 from .cells import nbgrader_meta, student_program
 from .client import ForkServerClient, ForkServerError, shared_client, start_shared_server
-from .execute import kernel_stopped
+from .execute import RESOURCE_KEY, kernel_stopped
 from .sandbox import bwrap_usable, hidden_paths, sandbox_prefix, warn_unsandboxed
 
 if TYPE_CHECKING:
@@ -40,6 +43,53 @@ def pass_output(verdict_line: str) -> Any:
 
 def error_output(ename: str, evalue: str) -> Any:
     return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+class EarlyVerdicts:
+    """A notebook's check cell outputs, `produce(request)` for each verdict request, made one after
+    another in a background thread (`VerdictPreprocessor.start_early`)."""
+
+    def __init__(self, requests: list[dict], produce: Callable[[dict], Any]) -> None:
+        self.requests, self.produce = requests, produce
+        self.outputs: dict[str, Any] = {}
+        self.done = threading.Condition()
+        self.finished = self.cancelled = False
+        self.thread = threading.Thread(target=self._ask, name="nbh-early-verdicts", daemon=True)
+
+    @staticmethod
+    def key(request: dict) -> str:
+        return json.dumps(request, sort_keys=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _ask(self) -> None:
+        try:
+            for request in self.requests:
+                if self.cancelled:
+                    break
+                output = self.produce(request)
+                with self.done:
+                    self.outputs[self.key(request)] = output
+                    self.done.notify_all()
+        except Exception:  # noqa: BLE001 - made again, and the failure reported, when it is needed
+            pass
+        finally:
+            with self.done:
+                self.finished = True
+                self.done.notify_all()
+
+    def output(self, request: dict) -> Any:
+        """The output for `request` once it is there, or None when it was not made or making it
+        failed (the caller then makes it itself)."""
+        key = self.key(request)
+        with self.done:
+            self.done.wait_for(lambda: key in self.outputs or self.finished)
+            return self.outputs.get(key)
+
+    def cancel(self) -> None:
+        """Ask nothing more (a request under way still runs to its end)."""
+        self.cancelled = True
 
 
 class VerdictPreprocessor(NbGraderPreprocessor):
@@ -83,41 +133,65 @@ class VerdictPreprocessor(NbGraderPreprocessor):
         self.hidden_paths = [*self.hidden_paths, folder]
         return start_shared_server(self._command_prefix({"nbgrader": {"db_url": db_url}}), folder)
 
-    def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
+    def check_cells(self, nb: Any, resources: dict) -> Iterator[tuple[int, Any, str, dict | None]]:
+        """(index, cell, exercise, the request for its verdict, or None for an unknown check) of
+        every check cell; also sets the sandbox prefix the requests go through."""
+        from ..checks.engine import REGISTRY
+
         info = resources.get("nbgrader", {})
         assignment, student = str(info.get("assignment", "")), str(info.get("student", ""))
         cwd = resources.get("metadata", {}).get("path") or os.getcwd()
         self._prefix = self._command_prefix(resources)
         if self._prefix:
             cwd = "/tmp"  # the sandbox sees no course files; the child works in its private /tmp
-        stopped = kernel_stopped(resources)
         for index, cell in enumerate(nb.cells):
             meta = nbgrader_meta(cell)
             grade_id = str(meta.get("grade_id", ""))
             if cell.cell_type != "code" or not meta.get("grade") or not grade_id.startswith(CHECK_PREFIX):
                 continue
             exercise = grade_id[len(CHECK_PREFIX):]
+            if exercise not in REGISTRY:
+                yield index, cell, exercise, None
+                continue
+            # the student's code as it stood when this check cell ran: setup + solution cells above it
+            setup, cells = student_program(nb, before=index)
+            yield index, cell, exercise, {
+                "exercise": exercise, "seed": grading_seed(self.instructor_seed, assignment, student, exercise),
+                "setup": setup, "cells": cells, "cwd": cwd, "timeout": self.check_timeout,
+                "cell_timeout": self.cell_timeout, "memory_mb": self.memory_limit_mb}
+
+    def start_early(self, nb: Any, resources: dict) -> None:
+        """Compute the verdicts in a background thread from now on, while the student's kernel runs
+        the notebook (they depend only on its cells' sources, which the kernel does not change);
+        `preprocess` takes them from there."""
+        requests = [req for _, _, _, req in self.check_cells(nb, resources) if req is not None]
+        early = EarlyVerdicts(requests, lambda request: self.verdict_output(request["exercise"], request))
+        resources.setdefault(RESOURCE_KEY, {})["early_verdicts"] = early
+        early.start()
+
+    def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
+        stopped = kernel_stopped(resources)
+        early = resources.get(RESOURCE_KEY, {}).pop("early_verdicts", None)
+        for index, cell, exercise, request in list(self.check_cells(nb, resources)):
             if stopped and index >= stopped["index"]:  # the kernel never got here: this exercise was prevented
                 cell.outputs = [error_output("RuntimeError", f"{exercise}: not graded, because {stopped['reason']} "
                                                              "before this check ran")]
                 continue
-            # the student's code as it stood when this check cell ran: setup + solution cells above it
-            setup, cells = student_program(nb, before=index)
-            cell.outputs = [self.verdict_output(exercise, assignment, student, setup, cells, cwd)]
+            if request is None:
+                cell.outputs = [error_output("GradingError", f"{exercise}: no trusted check with this name")]
+                continue
+            output = early.output(request) if early is not None else None
+            cell.outputs = [output if output is not None else self.verdict_output(exercise, request)]
+        if early is not None:
+            early.cancel()  # those of exercises a stopped kernel prevented are not needed
         return nb, resources
 
-    def verdict_output(self, exercise: str, assignment: str, student: str, setup: str,
-                       cells: list[str], cwd: str) -> Any:
+    def verdict_output(self, exercise: str, request: dict) -> Any:
+        """The check cell's output: the verdict on the outcomes the fork server returns for `request`."""
         from ..checks import plain
         from ..checks.engine import REGISTRY, judge
 
-        check = REGISTRY.get(exercise)
-        if check is None:
-            return error_output("GradingError", f"{exercise}: no trusted check with this name")
-        seed = grading_seed(self.instructor_seed, assignment, student, exercise)
-        request = {"exercise": exercise, "seed": seed, "setup": setup, "cells": cells, "cwd": cwd,
-                   "timeout": self.check_timeout, "cell_timeout": self.cell_timeout,
-                   "memory_mb": self.memory_limit_mb}
+        check = REGISTRY[exercise]
         try:
             reply = shared_client(self._prefix, self.server_socket).request(request)
         except ForkServerError as exc:  # infrastructure: fail loudly rather than grade wrongly
@@ -133,7 +207,7 @@ class VerdictPreprocessor(NbGraderPreprocessor):
             return error_output("RuntimeError", f"{exercise}: your code produced far too much result data")
         if status != "ok":
             raise RuntimeError(f"grading infrastructure failed on {exercise}: {reply}")
-        cases = check.all_cases(seed)
+        cases = check.all_cases(int(request["seed"]))
         try:
             outcomes = plain.decode(reply["payload"])
         except plain.PlainDataError as exc:
@@ -144,3 +218,20 @@ class VerdictPreprocessor(NbGraderPreprocessor):
         if verdict.not_implemented:
             return error_output("NotImplementedError", verdict.message)
         return error_output("AssertionError", verdict.message)
+
+
+class StartVerdicts(NbGraderPreprocessor):
+    """Starts the verdicts of the configured `VerdictPreprocessor` in the background while the
+    student's kernel runs the notebook; that preprocessor, later in the list, collects them. Register
+    it just before the Execute preprocessor in `Autograde.autograde_preprocessors`."""
+
+    def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
+        from traitlets.utils.importstring import import_item
+
+        listed = self.config.get("Autograde", {}).get("autograde_preprocessors", [])
+        for item in listed:
+            cls = import_item(item) if isinstance(item, str) else item
+            if isinstance(cls, type) and issubclass(cls, VerdictPreprocessor):
+                cls(config=self.config).start_early(nb, resources)
+                break
+        return nb, resources

@@ -15,11 +15,10 @@ one thread per process:
 It prints submissions per minute for both commands and their ratio, and the per-submission
 overhead of the parallel command over bare execution: the mean, over submissions, of a worker's
 time for the submission minus the bare execution of the same notebook, both at W at a time.
-Costs paid once per run are printed apart: each worker's warm-up (its first submission also
-starts the verdict fork server, which imports NumPy, torch and scikit-learn: how much more
-overhead the first submissions had than the later ones) and the command's start-up (its wall
-time not spent grading: starting the workers, reading the course, the last worker waiting for
-the other). The overhead is taken over the later submissions of each worker, or over all of them
+Costs paid once per run are printed apart: each worker's warm-up (how much more overhead the
+first submissions had than the later ones: the verdict fork server the workers share may still be
+importing NumPy, torch and scikit-learn then) and the command's start-up (its wall time not spent
+grading: starting the workers, reading the course, the last worker waiting for the other). The overhead is taken over the later submissions of each worker, or over all of them
 when no worker graded two. Writes artifacts/bench.json. Targets: each lesson ≤ 30 s (SPEC §7);
 on 2 cores, parallel/serial ≥ 1.7 and overhead ≤ 1 s per submission.
 """

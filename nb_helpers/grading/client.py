@@ -237,16 +237,18 @@ def start_shared_server(command_prefix: Sequence[str], socket_dir: str) -> tuple
 
 
 _shared: dict[tuple, ForkServerClient | SocketForkServerClient] = {}
+_shared_lock = threading.Lock()
 
 
 def shared_client(command_prefix: Sequence[str] = (), server_socket: str = "") -> ForkServerClient | SocketForkServerClient:
     """One fork server per grading process (reused across notebooks and students), or, given the
     socket of a shared server (`start_shared_server`), one connection to it."""
     key = (tuple(command_prefix), server_socket)
-    if key not in _shared:
-        own = ForkServerClient(command_prefix)
-        _shared[key] = SocketForkServerClient(server_socket, own) if server_socket else own
-    return _shared[key]
+    with _shared_lock:  # early verdicts ask from a thread of their own
+        if key not in _shared:
+            own = ForkServerClient(command_prefix)
+            _shared[key] = SocketForkServerClient(server_socket, own) if server_socket else own
+        return _shared[key]
 
 
 def uses_shared_server(server_socket: str) -> bool:

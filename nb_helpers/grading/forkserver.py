@@ -244,6 +244,29 @@ def start_child(req: dict[str, Any], reply_to: Any = None) -> _Child | dict[str,
     return _Child(req, pid, read_fd, reply_to)
 
 
+def handle(req: dict[str, Any]) -> dict[str, Any]:
+    """Run one request in a child of this process and wait for its reply (the server's work for one
+    request, without a server: for tests and one-off use)."""
+    started = start_child(req)
+    if isinstance(started, dict):
+        return started
+    zombies: list[int] = []
+    with selectors.DefaultSelector() as sel:
+        sel.register(started.fd, selectors.EVENT_READ)
+        while True:
+            remaining = started.deadline - time.monotonic()
+            if remaining <= 0 or not sel.select(remaining):
+                status = "timeout"
+                break
+            status = started.read()
+            if status:
+                break
+    reply = started.finish(status, zombies)
+    for pid in zombies:
+        os.waitpid(pid, 0)
+    return reply
+
+
 def _max_fd() -> int:
     soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     return soft if 0 < soft < 1 << 20 else 1 << 16

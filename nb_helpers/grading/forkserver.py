@@ -1,9 +1,10 @@
 """A fork server that runs students' solution code, one forked child per exercise.
 
 The server imports NumPy, torch, scikit-learn and the checks once (several seconds), then forks a
-child for each request (tens of milliseconds). The child runs the lesson's setup cell and the student's solution cells,
-calls the student's object on the cases of the check and writes the outcomes as plain JSON to a
-pipe; the server relays them. The server never judges: the trusted grading process does.
+child for each request (tens of milliseconds). The child runs the lesson's setup cell and the
+student's solution cells, calls the student's object on the cases of the check and writes the
+outcomes as plain JSON to a pipe; the server relays them. The server never judges: the trusted
+grading process does.
 
 The course's own setup cell (exactly the text `nb_helpers.authoring.setup_cell_source()` makes,
 which nbgrader restores in every submission because the cell is locked) runs once, in the server:

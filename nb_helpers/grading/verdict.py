@@ -220,18 +220,21 @@ class VerdictPreprocessor(NbGraderPreprocessor):
         return error_output("AssertionError", verdict.message)
 
 
+def configured_verdicts(config: Any) -> list[type[VerdictPreprocessor]]:
+    """The `VerdictPreprocessor` classes (or subclasses) in the configured autograde preprocessors."""
+    from .parallel.record import autograde_preprocessors
+
+    return [cls for cls in autograde_preprocessors(config)
+            if isinstance(cls, type) and issubclass(cls, VerdictPreprocessor)]
+
+
 class StartVerdicts(NbGraderPreprocessor):
     """Starts the verdicts of the configured `VerdictPreprocessor` in the background while the
     student's kernel runs the notebook; that preprocessor, later in the list, collects them. Register
     it just before the Execute preprocessor in `Autograde.autograde_preprocessors`."""
 
     def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
-        from traitlets.utils.importstring import import_item
-
-        listed = self.config.get("Autograde", {}).get("autograde_preprocessors", [])
-        for item in listed:
-            cls = import_item(item) if isinstance(item, str) else item
-            if isinstance(cls, type) and issubclass(cls, VerdictPreprocessor):
-                cls(config=self.config).start_early(nb, resources)
-                break
+        verdicts = configured_verdicts(self.config)
+        if verdicts:
+            verdicts[0](config=self.config).start_early(nb, resources)
         return nb, resources

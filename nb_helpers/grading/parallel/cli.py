@@ -24,7 +24,6 @@ from typing import Any, Callable, Iterator
 
 from .cluster import ClusterError, open_client, usable_cores
 from .jobs import MAX_ATTEMPTS, GradeJob, GradeResult, read_tree
-from .record import autograde_preprocessors
 from .scratch import UnknownAssignment, template_gradebook
 from .worker import grade_submission
 
@@ -121,10 +120,9 @@ def shared_verdict_server(course: Course) -> Iterator[str]:
     """One verdict fork server for all the local workers, started now, so that its imports overlap
     the workers' start, rather than one per worker at its first submission: yields its socket, or
     "" when the course's autograde computes no verdicts. It stops on leaving."""
-    from ..verdict import VerdictPreprocessor
+    from ..verdict import configured_verdicts
 
-    verdicts = [cls for cls in autograde_preprocessors(course.config)
-                if isinstance(cls, type) and issubclass(cls, VerdictPreprocessor)]
+    verdicts = configured_verdicts(course.config)
     if not verdicts:
         yield ""
         return

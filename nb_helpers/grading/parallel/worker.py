@@ -88,11 +88,10 @@ def _hide(cfg: Any, paths: list[str]) -> None:
 def warm_up_verdicts(cfg: Any) -> None:
     """Have the configured verdict preprocessors start their fork server while the kernel runs
     (once per worker: it then stays up for every later submission), or connect to the shared one."""
-    from ..verdict import VerdictPreprocessor
+    from ..verdict import configured_verdicts
 
-    for cls in autograde_preprocessors(cfg):
-        if isinstance(cls, type) and issubclass(cls, VerdictPreprocessor):
-            cls(config=cfg).warm_up(cfg.CourseDirectory.db_url)
+    for cls in configured_verdicts(cfg):
+        cls(config=cfg).warm_up(cfg.CourseDirectory.db_url)
 
 
 class _Collect(logging.Handler):

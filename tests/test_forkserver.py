@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -329,6 +330,19 @@ def test_the_course_setup_cell_is_run_once_in_the_server(server):
     assert server.hello["setup"] == "prepared"
     for lesson in LESSONS:      # the text every lesson's setup cell carries is the one the server runs
         assert next(solution_requests(lesson))["setup"] == setup_cell_source(), lesson
+
+
+def test_the_server_keeps_its_memory_in_huge_pages_so_that_forks_are_cheap(server):
+    environ = dict(item.split("=", 1) for item in
+                   Path(f"/proc/{server.proc.pid}/environ").read_text().split("\0") if "=" in item)
+    assert environ["PYTHONMALLOC"] == "malloc"
+    assert "glibc.malloc.hugetlb=1" in environ["GLIBC_TUNABLES"].split(":")
+    thp = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+    if not thp.exists() or "[never]" in thp.read_text():
+        pytest.skip("this kernel offers no transparent huge pages")
+    kib = {line.split(":")[0]: int(line.split()[1])
+           for line in Path(f"/proc/{server.proc.pid}/smaps_rollup").read_text().splitlines()[1:]}
+    assert kib["AnonHugePages"] >= kib["Anonymous"] // 2, kib  # most of NumPy's, torch's and Python's memory
 
 
 @pytest.mark.parametrize("lesson", ["03_regularization_and_optimization", "04_advanced_training"])

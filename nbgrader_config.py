@@ -13,6 +13,7 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor
 
 from nb_helpers.grading.execute import SandboxedExecute
 from nb_helpers.grading.intake import check_submission
+from nb_helpers.grading.schema import check_schemas_once
 from nb_helpers.grading.verdict import StartVerdicts, VerdictPreprocessor
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
@@ -26,6 +27,9 @@ c.CourseDirectory.release_directory = "notebooks"
 # each of them (a dozen validations per notebook, about 0.1-0.2 s); a notebook that ends up invalid
 # still fails as before.
 c.Exporter.optimistic_validation = True
+# nbgrader checks each cell's nbgrader metadata with jsonschema.validate, which checks the schema
+# itself again on every call (nine tenths of the time): check it once per process instead.
+check_schemas_once()
 # Students may delete a check cell; put it back and grade it rather than leave it ungraded.
 c.OverwriteCells.add_missing_cells = True
 # A renamed, missing or unreadable notebook: say so, per student, in words (everyone else is graded).

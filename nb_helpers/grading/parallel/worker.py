@@ -112,12 +112,15 @@ def autograde(job: GradeJob) -> tuple[dict[str, bytes], str]:
     from nbgrader.converters.base import NbGraderException
     from nbgrader.coursedir import CourseDirectory
 
+    from ..schema import check_schemas_once
+
     root = scratch_root()
     (root / "gradebook.db").write_bytes(job.gradebook)
     write_tree(root / "source" / job.assignment, job.source_files)
     write_tree(root / "submitted" / job.student / job.assignment, job.submission)
     cfg = worker_config(job.config, root, job)
     warm_up_verdicts(cfg)
+    check_schemas_once()  # as the repository's nbgrader_config.py does in a serial run
 
     log = logging.getLogger(f"nb_helpers.grade.{os.getpid()}")
     log.propagate = False

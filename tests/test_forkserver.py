@@ -274,6 +274,22 @@ def test_sandbox_binds_the_environment_back_when_it_lives_under_tmp(monkeypatch)
     assert args.index("--tmpfs") < max(i for i, a in enumerate(args) if a == "--ro-bind")
 
 
+def test_matplotlib_in_the_sandbox_reads_the_font_list_rather_than_building_it(sandboxed, monkeypatch):
+    import subprocess
+    import sys
+
+    from nb_helpers.grading import sandbox
+
+    probe = "import logging; logging.basicConfig(level=logging.DEBUG); import matplotlib.font_manager"
+
+    def matplotlib_says(prefix):
+        return subprocess.run(prefix + [sys.executable, "-c", probe], capture_output=True, text=True, check=True).stderr
+
+    assert "Using fontManager instance from /tmp/mpl/fontlist-v" in matplotlib_says(sandbox.sandbox_prefix([]))
+    monkeypatch.setattr(sandbox, "matplotlib_font_cache", lambda: None)  # what each kernel did before
+    assert "generated new fontManager" in matplotlib_says(sandbox.sandbox_prefix([]))
+
+
 def test_rlimit_launcher_caps_the_address_space():
     import subprocess
     import sys

@@ -23,6 +23,7 @@ from typing import Any
 
 from .jobs import GradeJob, GradeResult, read_tree, write_tree
 from .record import autograde_preprocessors, gradebook_preprocessors
+from .scratch import without_fsync
 
 warnings.filterwarnings("ignore", message=".*not in session")  # nbgrader on SQLAlchemy 2 (harmless)
 
@@ -116,6 +117,7 @@ def autograde(job: GradeJob) -> tuple[dict[str, bytes], str]:
 
     root = scratch_root()
     (root / "gradebook.db").write_bytes(job.gradebook)
+    without_fsync(root / "gradebook.db")
     write_tree(root / "source" / job.assignment, job.source_files)
     write_tree(root / "submitted" / job.student / job.assignment, job.submission)
     cfg = worker_config(job.config, root, job)

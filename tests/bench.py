@@ -9,12 +9,13 @@ one thread per process:
 - serial: plain `nbgrader autograde`, one command;
 - parallel: `nb-helpers-grade --workers W` (default: the usable cores), one command;
 - bare: the same notebooks executed with nbclient, W processes at a time, the kernel stopped as
-  grading stops it (no grading at all; half just before the parallel command, half just after
-  it, so that drift in the machine's speed cancels out of the overhead).
+  grading stops it (no grading at all; each one just before the parallel command and again just
+  after it, so that drift in the machine's speed cancels out of the overhead, and the mean of two
+  executions halves the scatter of each comparison).
 
 It prints submissions per minute for both commands and their ratio, and the per-submission
 overhead of the parallel command over bare execution: the mean, over submissions, of a worker's
-time for the submission minus the bare execution of the same notebook, both at W at a time.
+time for the submission minus the bare executions of the same notebook, both at W at a time.
 Costs paid once per run are printed apart: each worker's warm-up (how much more overhead the
 first submissions had than the later ones: the verdict fork server the workers share may still be
 importing NumPy, torch and scikit-learn then) and the command's start-up (its wall time not spent
@@ -134,8 +135,8 @@ def first_and_later(graded: list[dict]) -> tuple[list[dict], list[dict]]:
 
 def class_grading(lesson: str, submissions: int, workers: int) -> dict:
     """Serial autograde, the parallel command and bare execution of the same synthetic class.
-    Half the bare executions run just before the parallel command and half just after, so that a
-    machine whose speed drifts during the run biases the overhead as little as possible."""
+    Every notebook is executed bare just before the parallel command and again just after it, so
+    that a machine whose speed drifts during the run biases the overhead as little as possible."""
     with tempfile.TemporaryDirectory() as tmp:
         base = make_course(Path(tmp) / "base", [lesson])
         nbgrader(base, "generate_assignment", lesson, "--force")
@@ -148,8 +149,7 @@ def class_grading(lesson: str, submissions: int, workers: int) -> dict:
         nbgrader(serial_root, "autograde", lesson)
         serial = time.perf_counter() - start
 
-        half = len(paths) // 2
-        bare, bare_wall = bare_run(paths[:half], workers)
+        before, before_wall = bare_run(paths, workers)
 
         report = Path(tmp) / "report.json"
         env = dict(os.environ, NB_HELPERS_GRADING_SEED="test-seed")
@@ -162,10 +162,10 @@ def class_grading(lesson: str, submissions: int, workers: int) -> dict:
         graded = json.loads(report.read_text())["graded"]
         assert len(graded) == submissions, "the parallel command did not grade every submission"
 
-        after, after_wall = bare_run(paths[half:], workers)
-        bare, bare_wall = bare + after, bare_wall + after_wall
+        after, after_wall = bare_run(paths, workers)
+        bare, bare_wall = [(b + a) / 2 for b, a in zip(before, after)], (before_wall + after_wall) / 2
 
-    # each submission's grading time against the bare execution of the same notebook (the kinds
+    # each submission's grading time against the bare executions of the same notebook (the kinds
     # of student differ in length, and each worker's first submissions are of the longest kinds)
     bare_of = {path.parts[-3]: seconds for path, seconds in zip(paths, bare)}
     first, later = first_and_later(graded)

@@ -95,8 +95,8 @@ def sandbox_prefix(hidden: Iterable[str | os.PathLike], *, writable: Iterable[st
         args += ["--ro-bind", str(font_cache), f"{SANDBOX_MPLCONFIGDIR}/{font_cache.name}"]
     # an outside PID means nothing in the sandbox's PID namespace; 1 tells ipykernel that nobody needs
     # watching (--die-with-parent does that) and that it need not print its console banner
-    args += ["--setenv", "JPY_PARENT_PID", "1", "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", SANDBOX_MPLCONFIGDIR,
-             "--setenv", "IPYTHONDIR", "/tmp/ipython", "--chdir", chdir]
+    args += ["--setenv", "JPY_PARENT_PID", "1", "--setenv", "HOME", "/tmp",
+             "--setenv", "MPLCONFIGDIR", SANDBOX_MPLCONFIGDIR, "--setenv", "IPYTHONDIR", "/tmp/ipython", "--chdir", chdir]
     return args
 
 

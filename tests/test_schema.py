@@ -93,10 +93,12 @@ def test_nothing_is_changed_where_nbgrader_no_longer_calls_jsonschema_validate(m
     assert common.jsonschema is elsewhere
 
 
-def test_the_course_configuration_turns_it_on():
-    probe = ("from traitlets.config.loader import PyFileConfigLoader\n"
-             "PyFileConfigLoader('nbgrader_config.py', path='.').load_config()\n"
-             "from nbgrader.nbgraderformat import common\n"
-             "print(type(common.jsonschema).__name__)\n")
+@pytest.mark.parametrize("turned_on_by", [
+    "from traitlets.config.loader import PyFileConfigLoader\n"
+    "PyFileConfigLoader('nbgrader_config.py', path='.').load_config()",   # serial nbgrader autograde
+    "import nb_helpers.grading.parallel.worker",                          # a parallel worker
+])
+def test_the_course_configuration_and_the_parallel_workers_turn_it_on(turned_on_by):
+    probe = turned_on_by + "\nfrom nbgrader.nbgraderformat import common\nprint(type(common.jsonschema).__name__)\n"
     out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "_JsonschemaWithCheckedSchemas"

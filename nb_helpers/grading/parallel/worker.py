@@ -113,8 +113,6 @@ def autograde(job: GradeJob) -> tuple[dict[str, bytes], str]:
     from nbgrader.converters.base import NbGraderException
     from nbgrader.coursedir import CourseDirectory
 
-    from ..schema import check_schemas_once
-
     root = scratch_root()
     (root / "gradebook.db").write_bytes(job.gradebook)
     without_fsync(root / "gradebook.db")
@@ -122,7 +120,6 @@ def autograde(job: GradeJob) -> tuple[dict[str, bytes], str]:
     write_tree(root / "submitted" / job.student / job.assignment, job.submission)
     cfg = worker_config(job.config, root, job)
     warm_up_verdicts(cfg)
-    check_schemas_once()  # as the repository's nbgrader_config.py does in a serial run
 
     log = logging.getLogger(f"nb_helpers.grade.{os.getpid()}")
     log.propagate = False

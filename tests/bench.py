@@ -13,6 +13,10 @@ one thread per process:
   after it, so that drift in the machine's speed cancels out of the overhead, and the mean of two
   executions halves the scatter of each comparison).
 
+With `--repeats R`, the whole comparison (serial, bare, parallel, bare) runs R times per lesson and
+every figure is the median of the R runs: a machine whose speed drifts from minute to minute moves
+a single run's ratio by ±0.2 and its overhead by ±1 s.
+
 It prints submissions per minute for both commands and their ratio, and the per-submission
 overhead of the parallel command over bare execution: the mean, over submissions, of a worker's
 time for the submission minus the bare executions of the same notebook, both at W at a time.
@@ -181,13 +185,24 @@ def class_grading(lesson: str, submissions: int, workers: int) -> dict:
             "autograde_s_per_submission": serial / submissions}
 
 
+def median_of_runs(runs: list[dict]) -> dict:
+    """Each figure's median over the runs of one lesson, and every run's own figures."""
+    merged = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+    merged["runs"] = runs
+    return merged
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3, help="executions of each solution notebook (0: skip)")
     parser.add_argument("--submissions", type=int, default=8, help="synthetic students per lesson (0: skip grading)")
     parser.add_argument("--workers", type=int, default=usable_cores(), help="workers of the parallel command")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="runs of the grading comparison per lesson; figures are their medians")
     parser.add_argument("--lessons", nargs="*", default=LESSONS)
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = "1"
     os.environ.setdefault("TQDM_DISABLE", "1")
@@ -206,17 +221,22 @@ def main() -> int:
             print(f"{lesson:36s} {median:9.1f} {' '.join(f'{r:.1f}' for r in runs):>20s}  {'yes' if within else 'NO'}")
             report["lessons"][lesson] = {"median_s": median, "runs_s": runs}
     if args.submissions:
-        print(f"\ngrading {args.submissions} submissions per lesson; parallel: {args.workers} workers; one thread each")
+        print(f"\ngrading {args.submissions} submissions per lesson; parallel: {args.workers} workers; one thread each"
+              + (f"; medians of {args.repeats} runs" if args.repeats > 1 else ""))
         print(f"{'lesson':36s} {'serial/min':>10s} {'parallel/min':>12s} {'ratio':>6s} {'bare s':>7s} "
               f"{'worker s':>8s} {'overhead s':>10s} {'warm-up s':>9s} {'start-up s':>10s}")
         for lesson in args.lessons:
-            g = class_grading(lesson, args.submissions, args.workers)
+            g = median_of_runs([class_grading(lesson, args.submissions, args.workers) for _ in range(args.repeats)])
             report["lessons"].setdefault(lesson, {}).update(g)
             if args.workers >= 2:
                 ok &= g["ratio"] >= RATIO_TARGET and g["overhead_s_per_submission"] <= OVERHEAD_TARGET_S
             print(f"{lesson:36s} {g['serial_per_min']:10.2f} {g['parallel_per_min']:12.2f} {g['ratio']:6.2f} "
                   f"{g['bare_s_per_submission']:7.1f} {g['worker_s_per_submission']:8.1f} "
                   f"{g['overhead_s_per_submission']:10.1f} {g['worker_warmup_s']:9.1f} {g['parallel_startup_s']:10.1f}")
+            if args.repeats > 1:
+                ratios = " ".join(f"{run['ratio']:.2f}" for run in g["runs"])
+                overheads = " ".join(f"{run['overhead_s_per_submission']:.1f}" for run in g["runs"])
+                print(f"{'':36s} each run: ratio {ratios}, overhead {overheads} s")
         print(f"targets: ratio ≥ {RATIO_TARGET} (with 2 workers or more), overhead ≤ {OVERHEAD_TARGET_S:g} s")
     (REPO / "artifacts").mkdir(exist_ok=True)
     (REPO / "artifacts" / "bench.json").write_text(json.dumps(report, indent=2))

@@ -1,4 +1,5 @@
-"""The grading benchmark's bookkeeping: which submissions count as each worker's warm-up."""
+"""The grading benchmark's bookkeeping: which submissions count as each worker's warm-up, and the
+medians of repeated runs."""
 
 from tests.bench import first_and_later
 
@@ -19,3 +20,13 @@ def test_with_one_submission_per_worker_every_submission_also_counts_as_a_later_
     report = [graded("s0", "a", 5.0), graded("s1", "b", 5.1)]
     first, later = first_and_later(report)
     assert len(first) == 2 and later == report
+
+
+def test_repeated_runs_report_each_figures_median_and_keep_every_run():
+    from tests.bench import median_of_runs
+
+    runs = [{"ratio": 1.5, "overhead_s_per_submission": 2.0}, {"ratio": 1.9, "overhead_s_per_submission": 0.4},
+            {"ratio": 1.8, "overhead_s_per_submission": 0.9}]
+    merged = median_of_runs(runs)
+    assert (merged["ratio"], merged["overhead_s_per_submission"]) == (1.8, 0.9)
+    assert merged["runs"] == runs

@@ -297,6 +297,35 @@ def _origin() -> tuple[int, bool]:
     return os.getppid(), {"nbgrader.converters", "nb_helpers.checks"} <= set(sys.modules)
 
 
+def test_the_workers_fork_server_starts_before_the_command_imports_dask_and_nbgrader():
+    """Its imports (nbgrader, torch, Dask: seconds of CPU) overlap the coordinator's own."""
+    probe = ("import sys, psutil\n"
+             "from nb_helpers.grading.parallel import cli, cluster\n"
+             "heavy = [m for m in ('nbgrader', 'distributed', 'dask', 'torch') if m in sys.modules]\n"
+             "def no_dask():  # what has started by the time Dask would be imported\n"
+             "    print(heavy)\n"
+             "    print([' '.join(c.cmdline()) for c in psutil.Process().children()])\n"
+             "    raise cluster.ClusterError('stop here')\n"
+             "cluster._dask = no_dask\n"
+             "try:\n"
+             "    with cluster.open_client(None, 1): pass\n"
+             "except cluster.ClusterError: pass\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    heavy, children = out.stdout.splitlines()
+    assert heavy == "[]"
+    assert "multiprocessing.forkserver" in children and "nb_helpers.grading.parallel.preload" in children
+
+
+def test_the_command_skips_the_final_garbage_collection_and_keeps_exit_handlers_and_status():
+    probe = ("import atexit, gc\n"
+             "from nb_helpers.grading.parallel import cli\n"
+             "cli.main = lambda argv=None: 3\n"
+             "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0))\n"
+             "cli.run()\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert (out.returncode, out.stdout.strip()) == (3, "frozen True")
+
+
 def test_grading_processes_skip_jsonschemas_slow_iri_parsers_and_still_validate_notebooks():
     probe = ("import sys, nb_helpers.grading.parallel, nbformat\n"
              f"nb = nbformat.read({str(REPO_NOTEBOOK)!r}, as_version=4)\n"

@@ -11,6 +11,9 @@ files into `autograded/<student>/<assignment>/` atomically.
 Modules: `jobs` (what travels between processes), `scratch` (the scratch gradebook), `worker`
 (one submission, in a worker), `record` (the coordinator's writes), `cluster` (local or Dask
 workers), `cli` (the command).
+
+Importing the package is cheap (no nbgrader, no Dask): the command starts its local workers'
+fork server, whose imports take seconds, before it imports anything heavy itself.
 """
 
 import sys
@@ -20,9 +23,3 @@ import sys
 # checks that no notebook schema uses (python-jsonschema/jsonschema#1428). The coordinator and each
 # worker skip it; jsonschema then leaves those two formats unchecked.
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
-
-# nbgrader's metadata check re-checks its JSON schema for every cell; in the coordinator and the
-# workers it is checked once per process, as the repository's nbgrader_config.py does for serial runs.
-from ..schema import check_schemas_once  # noqa: E402 - after the line above: it imports jsonschema
-
-check_schemas_once()

@@ -21,11 +21,16 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from ..schema import check_schemas_once
 from .jobs import GradeJob, GradeResult, read_tree, write_tree
 from .record import autograde_preprocessors, gradebook_preprocessors
 from .scratch import without_fsync
 
 warnings.filterwarnings("ignore", message=".*not in session")  # nbgrader on SQLAlchemy 2 (harmless)
+# nbgrader's metadata check re-checks its JSON schema for every cell; in the grading processes
+# (workers, and the coordinator, which imports this module) it is checked once per process, as the
+# repository's nbgrader_config.py does for serial runs.
+check_schemas_once()
 
 #: Test hook: "student[:marker],..." makes the worker process exit abruptly when it starts grading
 #: that student (once only, when `marker` is a path that does not exist yet; it is then created).

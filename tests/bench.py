@@ -14,8 +14,8 @@ one thread per process:
   executions halves the scatter of each comparison).
 
 With `--repeats R`, the whole comparison (serial, bare, parallel, bare) runs R times per lesson and
-every figure is the median of the R runs: a machine whose speed drifts from minute to minute moves
-a single run's ratio by ±0.2 and its overhead by ±1 s.
+every figure is the median of the R runs: on a machine whose speed drifts from minute to minute,
+single runs of the same code scatter by about ±0.1 in ratio and from 0 to 3 s in overhead.
 
 It prints submissions per minute for both commands and their ratio, and the per-submission
 overhead of the parallel command over bare execution: the mean, over submissions, of a worker's

@@ -326,6 +326,18 @@ def test_the_command_skips_the_final_garbage_collection_and_keeps_exit_handlers_
     assert (out.returncode, out.stdout.strip()) == (3, "frozen True")
 
 
+def test_a_local_worker_puts_its_imported_objects_out_of_the_collectors_reach_as_it_starts():
+    """Dask calls the preload module's dask_setup in each local worker; the objects of torch,
+    nbgrader and Dask are then never walked again by a full collection."""
+    probe = ("import gc\n"
+             "from nb_helpers.grading.parallel import preload\n"
+             "before = gc.get_freeze_count()\n"
+             "preload.dask_setup(None)\n"
+             "print(before, gc.get_freeze_count() > 100_000, len(gc.get_objects()) < 10_000)\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["0", "True", "True"]
+
+
 def test_grading_processes_skip_jsonschemas_slow_iri_parsers_and_still_validate_notebooks():
     probe = ("import sys, nb_helpers.grading.parallel, nbformat\n"
              f"nb = nbformat.read({str(REPO_NOTEBOOK)!r}, as_version=4)\n"

@@ -143,13 +143,21 @@ def grade(course: Course, assignment: str, get_client: Callable[[], Any], *, for
           progress: bool = True, verdict_socket: str = "") -> Outcome:
     """Autograde the assignment's submissions on `get_client()`'s workers and record them; returns
     what happened. `verdict_socket`: a verdict fork server the workers share (local workers only)."""
+    from .engines import shared_engines
+
+    with shared_engines():  # the gradebook's queries compile once, not once per submission
+        return _grade(course, assignment, get_client, force=force, progress=progress, verdict_socket=verdict_socket)
+
+
+def _grade(course: Course, assignment: str, get_client: Callable[[], Any], *, force: bool, progress: bool,
+           verdict_socket: str) -> Outcome:
     from distributed import KilledWorker, Variable, as_completed
     from distributed.client import FutureCancelledError
     from tqdm import tqdm
 
     from .record import Recorder
     from .scratch import UnknownAssignment, template_gradebook
-    from .worker import grade_submission
+    from .worker import freeze_imports, grade_submission
 
     cd = course.coursedir
     try:
@@ -187,6 +195,7 @@ def grade(course: Course, assignment: str, get_client: Callable[[], Any], *, for
         job = GradeJob(student=student, submission=read_tree(path), attempts_key=f"{key}-attempts",
                        max_attempts=MAX_ATTEMPTS, **shared)
         futures[client.submit(grade_submission, job, key=key, pure=False)] = student
+    freeze_imports()  # while the workers grade their first submissions
     bar = tqdm(total=len(futures), unit="submission", desc=f"grading {assignment}", disable=not progress,
                dynamic_ncols=True)
     with bar:

@@ -3,7 +3,15 @@ worker as it starts, through Dask's `preload`, where it then costs nothing): nbg
 and the course's checks (NumPy, torch) load while the coordinator reads the course, not during
 the first submission."""
 
+from typing import Any
+
 import nbgrader.apps.autogradeapp  # noqa: F401
 import nbgrader.converters  # noqa: F401
 
 import nb_helpers.checks  # noqa: F401
+from nb_helpers.grading.parallel.worker import freeze_imports
+
+
+def dask_setup(worker: Any) -> None:
+    """Called by Dask in each local worker once it has started, before its first submission."""
+    freeze_imports()

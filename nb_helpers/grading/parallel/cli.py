@@ -157,7 +157,7 @@ def _grade(course: Course, assignment: str, get_client: Callable[[], Any], *, fo
 
     from .record import Recorder
     from .scratch import UnknownAssignment, template_gradebook
-    from .worker import freeze_imports, grade_submission
+    from .worker import grade_submission
 
     cd = course.coursedir
     try:
@@ -195,7 +195,6 @@ def _grade(course: Course, assignment: str, get_client: Callable[[], Any], *, fo
         job = GradeJob(student=student, submission=read_tree(path), attempts_key=f"{key}-attempts",
                        max_attempts=MAX_ATTEMPTS, **shared)
         futures[client.submit(grade_submission, job, key=key, pure=False)] = student
-    freeze_imports()  # while the workers grade their first submissions
     bar = tqdm(total=len(futures), unit="submission", desc=f"grading {assignment}", disable=not progress,
                dynamic_ncols=True)
     with bar:

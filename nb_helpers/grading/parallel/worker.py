@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import atexit
 import copy
-import functools
 import gc
 import logging
 import os
@@ -42,12 +41,12 @@ DIE_ON_ENV = "NB_HELPERS_GRADE_DIE_ON"
 _scratch: Path | None = None
 
 
-@functools.cache
 def freeze_imports() -> None:
-    """Once per process: collect the garbage, then move every object alive now (the modules,
-    classes and functions of torch, nbgrader, Dask...: about 300,000 objects) out of the garbage
-    collector's reach. Otherwise each full collection walks them all again, about half a second of
-    CPU every few submissions. What grading allocates later is collected as usual."""
+    """Collect the garbage, then move every object alive now (the modules, classes and functions
+    of torch, nbgrader, Dask...: about 300,000 objects in a worker) out of the garbage collector's
+    reach: otherwise each full collection walks them all again, about half a second of CPU every
+    few submissions. What grading allocates later is collected as usual. A process forked after
+    the call inherits the frozen objects."""
     gc.collect()
     gc.freeze()
 
@@ -190,7 +189,8 @@ def _die_if_asked(student: str) -> None:
 
 def grade_submission(job: GradeJob) -> GradeResult:
     """Entry point of a worker task: autograde one submission, never raise for the student's files."""
-    freeze_imports()  # a local worker did it as it started (see preload); a Dask cluster's does it now
+    if not gc.get_freeze_count():  # a local worker's fork server did it (see preload); a Dask cluster's
+        freeze_imports()            # worker does it at its first submission
     start, started = time.perf_counter(), time.time()
     where = f"{socket.gethostname()}:{os.getpid()}"
     attempt = _count_attempt(job)

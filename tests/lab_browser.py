@@ -191,19 +191,32 @@ def run_command(page: Any, command: str) -> None:
     page.evaluate("(id) => { window.jupyterapp.commands.execute(id); }", command)
 
 
+#: How long a run must look finished (kernel idle, no cell running or queued, no execution count
+#: changing) before it is taken as finished. Between two cells of a run the kernel is idle for a
+#: moment, and on a loaded machine JupyterLab may take a few hundred milliseconds (rendering a
+#: figure) to send the next one: a shorter wait took such a gap for the end, and the next run then
+#: overlapped the rest of this one, executing cells out of order.
+CALM_S = 1.5
+
+
 def wait_for_run(page: Any, before: dict, timeout: float) -> dict:
-    """Wait until a run started after `before` has begun, then until the kernel is idle and no cell is
-    running or queued (two polls in a row); the final state."""
+    """Wait until a run started after `before` has begun, then until it has looked finished for
+    CALM_S seconds (see there); the final state."""
     deadline = time.monotonic() + timeout
     started = False
-    calm = 0
+    calm_since: float | None = None
+    last = None
     while time.monotonic() < deadline:
         state = notebook_state(page, full=False) or {"kernel": None, "cells": []}
         busy = any(c["busy"] for c in state["cells"])
         started = started or busy or state["cells"] != before["cells"]
-        calm = calm + 1 if started and not busy and state["kernel"] == "idle" else 0
-        if calm >= 2:
-            return notebook_state(page)
+        if started and not busy and state["kernel"] == "idle" and state["cells"] == last:
+            calm_since = calm_since or time.monotonic()
+            if time.monotonic() - calm_since >= CALM_S:
+                return notebook_state(page)
+        else:
+            calm_since = None
+        last = state["cells"]
         page.wait_for_timeout(150)
     raise AssertionError(f"the run {'did not finish' if started else 'never started'} in {timeout:.0f} s")
 

@@ -8,9 +8,10 @@ records the grades in the real gradebook with the configured `SaveAutoGrades` an
 `AssignLatePenalties` preprocessors (the code serial `nbgrader autograde` runs) and then moves the
 files into `autograded/<student>/<assignment>/` atomically.
 
-Modules: `jobs` (what travels between processes), `scratch` (the scratch gradebook), `worker`
-(one submission, in a worker), `record` (the coordinator's writes), `cluster` (local or Dask
-workers), `cli` (the command).
+Modules: `jobs` (what travels between processes), `scratch` (the scratch gradebook), `engines`
+(one database engine per gradebook), `worker` (one submission, in a worker), `preload` (what the
+local workers import before they start), `record` (the coordinator's writes), `cluster` (local or
+Dask workers), `cli` (the command).
 
 Importing the package is cheap (no nbgrader, no Dask): the command starts its local workers'
 fork server, whose imports take seconds, before it imports anything heavy itself.

@@ -9,7 +9,9 @@ import os
 import sqlite3
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+
+from .engines import nbgrader_api_with
 
 _unsynced: set[str] = set()
 
@@ -54,17 +56,9 @@ def alembic_head() -> str:
     return str(ScriptDirectory.from_config(config).get_current_head())
 
 
-@contextlib.contextmanager
-def in_process_alembic() -> Iterator[None]:
+def in_process_alembic() -> contextlib.AbstractContextManager[None]:
     """A new gradebook asks `alembic` (a new process, seconds) for its schema revision: ask in-process."""
-    import nbgrader.api
-
-    original = nbgrader.api.get_alembic_version
-    nbgrader.api.get_alembic_version = alembic_head
-    try:
-        yield
-    finally:
-        nbgrader.api.get_alembic_version = original
+    return nbgrader_api_with("get_alembic_version", alembic_head)
 
 
 def template_gradebook(db_url: str, course_id: str, assignment: str) -> bytes:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from nb_helpers.grading.parallel.environ import DASK_NANNY_VARIABLES
+
 REPO = Path(__file__).resolve().parents[1]
 LESSONS = sorted(p.name for p in (REPO / "solutions").iterdir() if (p / f"{p.name}.ipynb").exists())
 
@@ -22,8 +24,11 @@ def make_course(root: Path, lessons: list[str]) -> Path:
 
 
 def nbgrader(root: Path, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run `nbgrader <args>` in `root` with the test environment's interpreter."""
+    """Run `nbgrader <args>` in `root` with the test environment's interpreter, without the variables
+    a local Dask cluster started earlier in this test process left in its environment."""
     full_env = dict(os.environ, OMP_NUM_THREADS="1", TQDM_DISABLE="1", NB_HELPERS_GRADING_SEED="test-seed")
+    for name in DASK_NANNY_VARIABLES:
+        full_env.pop(name, None)
     # nbgrader runs `alembic` (and the kernel) from PATH: put this interpreter's scripts first
     full_env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{full_env.get('PATH', '')}"
     full_env.update(env or {})

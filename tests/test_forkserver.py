@@ -405,7 +405,8 @@ def test_what_a_child_does_to_the_prepared_module_does_not_reach_the_next(server
 def shared_server(tmp_path_factory):
     from nb_helpers.grading.client import start_shared_server
 
-    owner, path = start_shared_server([], str(tmp_path_factory.mktemp("verdict-socket")))
+    env = dict(os.environ, NBH_SHARED_SERVER="given")  # the environment its owner chose for it
+    owner, path = start_shared_server([], str(tmp_path_factory.mktemp("verdict-socket")), env)
     yield owner, path
     owner.close()
 
@@ -440,6 +441,15 @@ def test_a_shared_server_grades_for_several_clients_at_once(shared_server):
     finally:
         slow.close()
         quick.close()
+
+
+def test_a_shared_server_runs_students_code_in_the_environment_its_owner_gave_it(shared_server):
+    client = socket_client(shared_server[1])
+    try:
+        assert grade(client, ["import os\nassert os.environ.get('NBH_SHARED_SERVER') == 'given'\n" + GOOD_SIGMOID])[1].passed
+        assert not grade(client, ["import os\nassert 'NBH_SHARED_SERVER' not in os.environ\n" + GOOD_SIGMOID])[1].passed
+    finally:
+        client.close()
 
 
 def test_children_of_a_shared_server_hold_none_of_its_connections(shared_server):

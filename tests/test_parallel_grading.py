@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from nb_helpers.grading import synthetic
+from nb_helpers.grading.parallel.environ import DASK_NANNY_VARIABLES
 from tests.conftest import require_tool
 from tests.course import make_course, nbgrader
 
@@ -30,9 +31,20 @@ LESSON = "04_advanced_training"   # the quickest lesson to grade
 REPO_NOTEBOOK = Path(__file__).resolve().parents[1] / "solutions" / LESSON / f"{LESSON}.ipynb"
 SEED = "test-seed"
 
+#: Put in the "solution" student's first answer: it breaks that answer, in the kernel and in the
+#: verdict, wherever students' code runs with the variables Dask's nannies set for themselves
+#: (see nb_helpers.grading.parallel.environ), which serial grading never sets.
+DASK_ENVIRONMENT_PROBE = (
+    "import os\n"
+    "assert os.environ.get('PYTHONHASHSEED') != '6640' and os.environ.get('MALLOC_TRIM_THRESHOLD_') != '65536'\n")
+
 
 def grade_env(**extra: str) -> dict[str, str]:
+    """The instructor's environment: without what a local Dask cluster started earlier in this
+    test process left in it."""
     env = dict(os.environ, OMP_NUM_THREADS="1", TQDM_DISABLE="1", NB_HELPERS_GRADING_SEED=SEED)
+    for name in DASK_NANNY_VARIABLES:
+        env.pop(name, None)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.update(extra)
     return env
@@ -86,7 +98,7 @@ def base(tmp_path_factory) -> Path:
     release = synthetic.read(root / "notebooks" / LESSON / f"{LESSON}.ipynb")
     ids = synthetic.exercises(source)
     students = {
-        "solution": source,
+        "solution": synthetic.with_code_in_solution(source, ids[0], DASK_ENVIRONMENT_PROBE),
         "one_wrong": synthetic.with_wrong_answer(source, ids[-1]),
         "tamper": synthetic.with_code_in_solution(release, ids[0], synthetic.TAMPERING),
     }
@@ -132,6 +144,9 @@ def test_parallel_gives_the_serial_grades(base, serial, tmp_path):
     for student in ("solution", "one_wrong", "tamper"):
         path = root / "autograded" / student / LESSON / f"{LESSON}.ipynb"
         assert stat.S_IMODE(path.stat().st_mode) == 0o444   # as nbgrader leaves them
+    # the solution ran in its kernel without an error (the verdicts are in the grades above)
+    solved = json.loads((root / "autograded" / "solution" / LESSON / f"{LESSON}.ipynb").read_text())
+    assert not [out for cell in solved["cells"] for out in cell.get("outputs", []) if out["output_type"] == "error"]
     assert not (root / "autograded" / "malformed").exists()
     # a second run regrades nothing but the failures, and changes nothing
     again = parallel(root, LESSON, "--workers", "1", "--student", "[st]*")

@@ -216,12 +216,14 @@ class SocketForkServerClient:
             self.sock = None
 
 
-def start_shared_server(command_prefix: Sequence[str], socket_dir: str) -> tuple[ForkServerClient, str]:
+def start_shared_server(command_prefix: Sequence[str], socket_dir: str,
+                        env: dict[str, str] | None = None) -> tuple[ForkServerClient, str]:
     """Start, in the background, a fork server that every grading process on this machine can use:
     (its owner's client, the path of its unix socket, for `SocketForkServerClient`). The socket lies
     in `socket_dir`, a private folder that `command_prefix` must hide from students' code (it is
-    removed at exit); the server gets the listening socket itself, already bound. It stops when the
-    owner's client is closed or its process exits. OSError where the socket cannot be made."""
+    removed at exit); the server gets the listening socket itself, already bound, and `env` (by
+    default this process's environment when the server starts). It stops when the owner's client is
+    closed or its process exits. OSError where the socket cannot be made."""
     os.makedirs(socket_dir, mode=0o700, exist_ok=True)
     atexit.register(shutil.rmtree, socket_dir, True)
     path = os.path.join(socket_dir, "server.sock")
@@ -232,7 +234,7 @@ def start_shared_server(command_prefix: Sequence[str], socket_dir: str) -> tuple
     except OSError:
         listener.close()
         raise
-    owner = ForkServerClient(command_prefix, listen_fd=listener.fileno())
+    owner = ForkServerClient(command_prefix, env=env, listen_fd=listener.fileno())
 
     def start() -> None:
         try:

@@ -125,13 +125,14 @@ class VerdictPreprocessor(NbGraderPreprocessor):
         connect to the shared one."""
         shared_client(self._command_prefix({"nbgrader": {"db_url": db_url}}), self.server_socket).warm_up()
 
-    def start_shared_server(self, db_url: str) -> tuple[ForkServerClient, str]:
+    def start_shared_server(self, db_url: str, env: dict[str, str] | None = None) -> tuple[ForkServerClient, str]:
         """Start, in the background, a fork server for every grading process of this machine (their
         `server_socket`), sandboxed as this preprocessor's own would be, its socket's folder hidden
-        too: (its owner's client, the socket's path)."""
+        too, with the environment `env` (default: this process's): (its owner's client, the socket's
+        path)."""
         folder = tempfile.mkdtemp(prefix="nbh-verdicts-")
         self.hidden_paths = [*self.hidden_paths, folder]
-        return start_shared_server(self._command_prefix({"nbgrader": {"db_url": db_url}}), folder)
+        return start_shared_server(self._command_prefix({"nbgrader": {"db_url": db_url}}), folder, env)
 
     def check_cells(self, nb: Any, resources: dict) -> Iterator[tuple[int, Any, str, dict | None]]:
         """(index, cell, exercise, the request for its verdict, or None for an unknown check) of

@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterator
 
 # only light imports here: nbgrader and Dask load after the local workers' fork server has started
 # (see open_client), so that its imports and the coordinator's run side by side
+from . import environ  # first: it notes this process's environment before Dask can change it
 from .cluster import ClusterError, open_client, usable_cores
 from .jobs import MAX_ATTEMPTS, GradeJob, GradeResult, read_tree
 
@@ -128,7 +129,9 @@ def shared_verdict_server(course: Course) -> Iterator[str]:
         yield ""
         return
     try:
-        owner, path = verdicts[0](config=course.config).start_shared_server(course.coursedir.db_url)
+        # with the instructor's environment, not the one Dask's nannies leave in this process
+        owner, path = verdicts[0](config=course.config).start_shared_server(course.coursedir.db_url,
+                                                                            environ.for_students())
     except OSError as exc:  # e.g. a TMPDIR too long for a unix socket: each worker starts its own
         logging.getLogger(__name__).warning("no shared verdict fork server (%s); each worker starts its own", exc)
         yield ""
@@ -185,7 +188,7 @@ def _grade(course: Course, assignment: str, get_client: Callable[[], Any], *, fo
 
     shared = dict(assignment=assignment, config=course.config, gradebook=template,
                   source_files=source_files(course, assignment), hidden_paths=hidden_paths(course),
-                  verdict_socket=verdict_socket)
+                  verdict_socket=verdict_socket, environ=dict(environ.ORIGINAL))
     client = get_client()
     run_id = uuid.uuid4().hex[:8]
     futures = {}

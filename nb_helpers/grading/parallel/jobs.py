@@ -24,6 +24,8 @@ class GradeJob:
     hidden_paths: list[str] = field(default_factory=list)  # the real course's folders, hidden from student code
     attempts_key: str | None = None    # Dask Variable counting the tries (None: no counting)
     verdict_socket: str = ""           # the coordinator's shared verdict fork server (local workers only)
+    environ: dict[str, str | None] = field(default_factory=dict)  # variables the kernel gets as on the
+                                                                   # coordinator (None: unset; see environ.py)
     max_attempts: int = MAX_ATTEMPTS
 
 

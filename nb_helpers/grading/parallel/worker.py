@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..schema import check_schemas_once
+from . import environ
 from .engines import shared_engines
 from .jobs import GradeJob, GradeResult, read_tree, write_tree
 from .record import autograde_preprocessors, gradebook_preprocessors
@@ -136,6 +137,7 @@ def autograde(job: GradeJob) -> tuple[dict[str, bytes], str]:
     write_tree(root / "source" / job.assignment, job.source_files)
     write_tree(root / "submitted" / job.student / job.assignment, job.submission)
     cfg = worker_config(job.config, root, job)
+    environ.apply(job.environ)  # before the kernel, or a verdict server of its own, starts
     warm_up_verdicts(cfg)
 
     log = logging.getLogger(f"nb_helpers.grade.{os.getpid()}")

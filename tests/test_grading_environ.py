@@ -27,8 +27,9 @@ def test_for_students_puts_back_this_process_s_own_values(monkeypatch):
 
 
 def test_the_command_notes_its_environment_before_a_local_cluster_changes_it():
-    """A local cluster's nanny sets the variables in the coordinator itself; `ORIGINAL` keeps the
-    values from before, which the jobs and the shared verdict server get."""
+    """A local cluster's nanny sets the hash seed in the coordinator itself (not the trim threshold,
+    turned off for local workers); `ORIGINAL` keeps the values from before, which the jobs and the
+    shared verdict server get."""
     script = (
         "import os\n"
         "from nb_helpers.grading.parallel import cli, environ\n"
@@ -36,7 +37,7 @@ def test_the_command_notes_its_environment_before_a_local_cluster_changes_it():
         "with open_client(None, 1) as get_client:\n"
         "    get_client()\n"
         "    seen = {n: os.environ.get(n) for n in environ.DASK_NANNY_VARIABLES}\n"
-        "print(seen == {'MALLOC_TRIM_THRESHOLD_': '65536', 'PYTHONHASHSEED': '6640'}, environ.ORIGINAL,\n"
+        "print(seen == {'MALLOC_TRIM_THRESHOLD_': None, 'PYTHONHASHSEED': '6640'}, environ.ORIGINAL,\n"
         "      {n: environ.for_students().get(n) for n in environ.DASK_NANNY_VARIABLES})\n")
     env = {k: v for k, v in os.environ.items() if k not in environ.DASK_NANNY_VARIABLES}
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)

@@ -287,16 +287,18 @@ def _dask_settings(keys: list[str]) -> dict:
     return {key: dask.config.get(key) for key in keys}
 
 
-def test_local_workers_run_with_dask_bookkeeping_turned_down():
+def test_local_workers_run_with_dask_bookkeeping_turned_down(monkeypatch):
     from nb_helpers.grading.parallel.cluster import LOCAL_DASK_CONFIG, open_client
 
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
     keys = sorted(LOCAL_DASK_CONFIG)
     with open_client(None, 2) as get_client:
         client = get_client()
         seen = client.run(_dask_settings, keys)
         on_scheduler = client.run_on_scheduler(_dask_settings, keys)
         origins = client.run(_origin)
-    assert len(seen) == 2
+        trim = client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_")
+    assert len(seen) == 2 and set(trim.values()) == {None}   # no nanny set it (see environ.py)
     for settings in [*seen.values(), on_scheduler]:
         assert settings == LOCAL_DASK_CONFIG
     # both workers are forks of one process that imported the grading stack once (not two spawns)

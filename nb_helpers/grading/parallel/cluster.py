@@ -23,6 +23,10 @@ LOCAL_DASK_CONFIG: dict[str, Any] = {
     "distributed.admin.system-monitor.gil.enabled": False,
     "distributed.admin.system-monitor.interval": "2s",
     "distributed.admin.tick.interval": "1s",
+    # The nannies would set MALLOC_TRIM_THRESHOLD_=65536 in the workers (and in the coordinator),
+    # so that a worker hands Dask's freed data back to the system at once; ours hold no such data,
+    # and their notebooks' allocations would be given back and faulted in again (see environ.py).
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
     # Workers are forked from one process that has imported nbgrader, torch and the checks once
     # (about 6 s of CPU), rather than spawned, each importing them again (where there is no fork
     # server, as on Windows, they are spawned).

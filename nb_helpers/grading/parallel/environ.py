@@ -13,10 +13,10 @@ the process that started the worker too (the coordinator, for local workers):
 The local cluster tells its nannies not to set the first (`cluster.LOCAL_DASK_CONFIG`); the
 workers of a Dask cluster started elsewhere have both. Serial `nbgrader autograde` starts the
 kernels and the verdict fork server with the instructor's environment, so the parallel command
-gives them the coordinator's own values of these variables,
-taken when this module is first imported (as the command starts, before any nanny): the
-coordinator's shared verdict server starts with them, and each job carries them to its worker
-(`GradeJob.environ`), which puts them in place before it starts the submission's kernel.
+gives them the coordinator's own values of these variables, taken when this module is first
+imported (as the command starts, before any nanny): the coordinator's shared verdict server
+starts with them, and each job carries them to its worker (`GradeJob.environ`), which puts them
+in place before it starts the submission's kernel.
 """
 
 from __future__ import annotations

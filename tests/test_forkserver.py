@@ -399,6 +399,13 @@ def test_what_a_child_does_to_the_prepared_module_does_not_reach_the_next(server
     assert verdict_of(good, server.request(good)).passed
 
 
+def test_a_child_finds_the_servers_objects_out_of_the_collectors_reach(server):
+    """The server freezes what it imported before it forks: a collection in a child then leaves
+    those objects' pages shared with the server instead of copying them."""
+    frozen = "import gc\nassert gc.get_freeze_count() > 100_000 and gc.collect() >= 0\n"
+    assert grade(server, [frozen + GOOD_SIGMOID])[1].passed
+
+
 # One server shared by the grading processes of a machine (nb-helpers-grade's local workers).
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ Protocol (one JSON object per line, on stdin / stdout and on each connection):
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import random
@@ -326,6 +327,11 @@ def serve(stdin_fd: int = 0, stdout_fd: int = 1, listener: socket.socket | None 
     prepare_lesson(__version__, quiet=True)  # threads, deterministic algorithms, style: as the setup cell
     to_python("x = 1\n")
     setup = prepare_setup()  # last: nothing after it may draw random numbers (children inherit the generators)
+    # Every object alive now (about 400,000: the libraries and the setup cell's module) is moved out
+    # of the garbage collector's reach: a collection in a child would otherwise write to all of them,
+    # copying the pages they lie in from the server (lesson 03's 11 verdicts: ~25 → ~21 ms each).
+    gc.collect()
+    gc.freeze()
 
     def write_stdout(data: bytes) -> None:
         view = memoryview(data)

@@ -22,7 +22,7 @@ in place before it starts the submission's kernel.
 from __future__ import annotations
 
 import os
-from typing import Mapping
+from typing import Mapping, MutableMapping
 
 #: The variables a Dask nanny sets for its own use (`distributed.nanny.pre-spawn-environ`, and the
 #: hash seed the nanny adds); the thread caps it also sets stay, as one thread per process is what
@@ -33,7 +33,7 @@ DASK_NANNY_VARIABLES = ("MALLOC_TRIM_THRESHOLD_", "PYTHONHASHSEED")
 ORIGINAL: dict[str, str | None] = {name: os.environ.get(name) for name in DASK_NANNY_VARIABLES}
 
 
-def apply(values: Mapping[str, str | None], environ: dict[str, str] | os._Environ = os.environ) -> None:
+def apply(values: Mapping[str, str | None], environ: MutableMapping[str, str] = os.environ) -> None:
     """Set each variable of `values` in `environ` (this process's environment by default), or
     remove it where its value is None."""
     for name, value in values.items():

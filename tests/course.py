@@ -23,16 +23,23 @@ def make_course(root: Path, lessons: list[str]) -> Path:
     return root
 
 
-def nbgrader(root: Path, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run `nbgrader <args>` in `root` with the test environment's interpreter, without the variables
-    a local Dask cluster started earlier in this test process left in its environment."""
-    full_env = dict(os.environ, OMP_NUM_THREADS="1", TQDM_DISABLE="1", NB_HELPERS_GRADING_SEED="test-seed")
+def instructor_env(**extra: str) -> dict[str, str]:
+    """The environment an instructor grades in: this test process's, with one thread, no progress
+    bars, the test seed and this interpreter's scripts first on PATH (nbgrader runs `alembic` and
+    the kernel from there), and without the variables a local Dask cluster started earlier in this
+    process left in it; then `extra`."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", TQDM_DISABLE="1", NB_HELPERS_GRADING_SEED="test-seed")
     for name in DASK_NANNY_VARIABLES:
-        full_env.pop(name, None)
-    # nbgrader runs `alembic` (and the kernel) from PATH: put this interpreter's scripts first
-    full_env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{full_env.get('PATH', '')}"
-    full_env.update(env or {})
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=full_env,
+        env.pop(name, None)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.update(extra)
+    return env
+
+
+def nbgrader(root: Path, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run `nbgrader <args>` in `root` with the test environment's interpreter (`instructor_env`,
+    updated with `env`)."""
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=instructor_env(**(env or {})),
                           capture_output=True, text=True, timeout=1800)
     if check and proc.returncode != 0:
         raise AssertionError(f"nbgrader {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")

@@ -21,15 +21,13 @@ from pathlib import Path
 import pytest
 
 from nb_helpers.grading import synthetic
-from nb_helpers.grading.parallel.environ import DASK_NANNY_VARIABLES
 from tests.conftest import require_tool
-from tests.course import make_course, nbgrader
+from tests.course import instructor_env, make_course, nbgrader
 
 pytestmark = pytest.mark.slow
 
 LESSON = "04_advanced_training"   # the quickest lesson to grade
 REPO_NOTEBOOK = Path(__file__).resolve().parents[1] / "solutions" / LESSON / f"{LESSON}.ipynb"
-SEED = "test-seed"
 
 #: Put in the "solution" student's first answer: it breaks that answer, in the kernel and in the
 #: verdict, wherever students' code runs with the variables Dask's nannies set for themselves
@@ -39,21 +37,10 @@ DASK_ENVIRONMENT_PROBE = (
     "assert os.environ.get('PYTHONHASHSEED') != '6640' and os.environ.get('MALLOC_TRIM_THRESHOLD_') != '65536'\n")
 
 
-def grade_env(**extra: str) -> dict[str, str]:
-    """The instructor's environment: without what a local Dask cluster started earlier in this
-    test process left in it."""
-    env = dict(os.environ, OMP_NUM_THREADS="1", TQDM_DISABLE="1", NB_HELPERS_GRADING_SEED=SEED)
-    for name in DASK_NANNY_VARIABLES:
-        env.pop(name, None)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.update(extra)
-    return env
-
-
 def parallel(root: Path, *args: str, env: dict | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
     """Run `nb-helpers-grade <args>` in the course root."""
     return subprocess.run([sys.executable, "-m", "nb_helpers.grading.parallel.cli", *args, "--no-progress"], cwd=root,
-                          env=env or grade_env(), capture_output=True, text=True, timeout=timeout)
+                          env=env or instructor_env(), capture_output=True, text=True, timeout=timeout)
 
 
 def gradebook(url: str) -> dict[str, dict]:
@@ -157,7 +144,7 @@ def test_parallel_gives_the_serial_grades(base, serial, tmp_path):
 def test_killed_coordinator_then_rerun(base, serial, tmp_path):
     root = copy_course(base, tmp_path / "course", ["solution", "tamper"])
     cmd = [sys.executable, "-m", "nb_helpers.grading.parallel.cli", LESSON, "--workers", "2", "--no-progress"]
-    proc = subprocess.Popen(cmd, cwd=root, env=grade_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    proc = subprocess.Popen(cmd, cwd=root, env=instructor_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)
     try:
         wait_for(lambda: len(glob.glob(str(root / "autograded" / "*" / LESSON))) >= 1 or proc.poll() is not None,
@@ -224,8 +211,8 @@ def dask_cluster(tmp_path):
     address = f"tcp://127.0.0.1:{port}"
     workdir = tmp_path / "workers"
     workdir.mkdir()
-    env = grade_env(NB_HELPERS_GRADE_DIE_ON=f"solution:{tmp_path / 'died-once'},doomed",
-                    DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION="1.0")
+    env = instructor_env(NB_HELPERS_GRADE_DIE_ON=f"solution:{tmp_path / 'died-once'},doomed",
+                         DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION="1.0")
     env.pop("NB_HELPERS_GRADING_SEED")
     dask = [sys.executable, "-m", "dask"]
     procs = [subprocess.Popen([*dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
@@ -267,7 +254,7 @@ def test_dask_cluster_with_postgres_gradebook(base, serial, postgres, dask_clust
 def test_clear_errors_for_bad_input(base, tmp_path, capsys, monkeypatch):
     from nb_helpers.grading.parallel.cli import main
 
-    monkeypatch.setenv("PATH", grade_env()["PATH"])
+    monkeypatch.setenv("PATH", instructor_env()["PATH"])
     root = copy_course(base, tmp_path / "course", [])
     course = ["--course-dir", str(root), "--no-progress"]
     assert main(["no_such_lesson", *course]) == 2

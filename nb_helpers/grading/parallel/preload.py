@@ -10,7 +10,7 @@ import nbgrader.apps.autogradeapp  # noqa: F401
 import nbgrader.converters  # noqa: F401
 
 import nb_helpers.checks  # noqa: F401
-from nb_helpers.grading.parallel.worker import freeze_imports
+from nb_helpers.grading.frozen import freeze_imports
 
 freeze_imports()
 

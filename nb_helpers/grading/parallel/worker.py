@@ -22,6 +22,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from ..frozen import freeze_imports
 from ..schema import check_schemas_once
 from . import environ
 from .engines import shared_engines
@@ -40,16 +41,6 @@ check_schemas_once()
 DIE_ON_ENV = "NB_HELPERS_GRADE_DIE_ON"
 
 _scratch: Path | None = None
-
-
-def freeze_imports() -> None:
-    """Collect the garbage, then move every object alive now (the modules, classes and functions
-    of torch, nbgrader, Dask...: about 300,000 objects in a worker) out of the garbage collector's
-    reach: otherwise each full collection walks them all again, about half a second of CPU every
-    few submissions. What grading allocates later is collected as usual. A process forked after
-    the call inherits the frozen objects."""
-    gc.collect()
-    gc.freeze()
 
 
 class GradingFailed(RuntimeError):

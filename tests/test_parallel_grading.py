@@ -143,7 +143,9 @@ def test_parallel_gives_the_serial_grades(base, serial, tmp_path):
 
 def test_killed_coordinator_then_rerun(base, serial, tmp_path):
     root = copy_course(base, tmp_path / "course", ["solution", "tamper"])
-    cmd = [sys.executable, "-m", "nb_helpers.grading.parallel.cli", LESSON, "--workers", "2", "--no-progress"]
+    # one worker grades the two in turn, so the second is still running (for seconds) when the first
+    # lands; two workers would finish them together and both could land before the kill
+    cmd = [sys.executable, "-m", "nb_helpers.grading.parallel.cli", LESSON, "--workers", "1", "--no-progress"]
     proc = subprocess.Popen(cmd, cwd=root, env=instructor_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)
     try:

@@ -111,6 +111,17 @@ def test_output_floods_and_magics_do_not_disturb_the_protocol(server):
     assert status == "ok" and verdict.passed
 
 
+def test_cells_are_compiled_as_the_kernel_compiles_them(server):
+    # this module imports `annotations` from __future__; a student's cell does not inherit it, so an
+    # annotation naming nothing fails at definition as in the kernel, and the function is missing
+    unannotated = GOOD_SIGMOID.replace("def sigmoid(x):", "def sigmoid(x: Undefined):")
+    _, verdict = grade(server, [unannotated])
+    assert not verdict.passed and "`sigmoid` is not defined" in verdict.message
+    # while a cell's own future import holds for the cells after it, as in IPython
+    _, verdict = grade(server, ["from __future__ import annotations\n", unannotated])
+    assert verdict.passed, verdict.message
+
+
 def test_processes_left_running_by_the_student_are_killed(server):
     marker = "31415.9265"
     grade(server, [f"import subprocess\nsubprocess.Popen(['sleep', '{marker}'])\n" + GOOD_SIGMOID])

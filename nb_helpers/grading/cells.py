@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import __future__
+import functools
+import operator
+from types import CodeType
 from typing import Any
 
 SETUP_ID = "setup"
@@ -48,6 +52,51 @@ def to_python(source: str) -> str:
     from IPython.core.inputtransformer2 import TransformerManager
 
     return TransformerManager().transform_cell(source)
+
+
+#: The compiler flags of every `from __future__` feature.
+FUTURE_FLAGS = functools.reduce(operator.or_, (getattr(__future__, name).compiler_flag
+                                               for name in __future__.all_feature_names), 0)
+
+
+def cleaned_up_by_ipython(source: str) -> bool:
+    """Whether IPython's clean-up of a cell's lines (leading blank lines, a common indent, prompts
+    pasted from a console) changes it. It can change plain Python: `In [1]: x = 1` is an annotated
+    assignment, which IPython runs as `x = 1`."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    lines = cleaned = source.splitlines(keepends=True)
+    for transform in TransformerManager().cleanup_transforms:
+        cleaned = transform(cleaned)
+    return cleaned != lines
+
+
+class CellCompiler:
+    """Compiles a notebook's cells one after another as IPython's kernel does.
+
+    - A cell that IPython's clean-up leaves alone and that is plain Python is compiled as it is:
+      IPython's other transforms rewrite only syntax that plain Python rejects (magics, `!cmd`,
+      `obj?`), and skipping them saves up to a millisecond a cell.
+    - Other cells go through `to_python` first.
+    - A `from __future__` import in one cell applies to the cells after it, and nothing else does:
+      in particular not the imports of the module that calls the compiler (`compile` would
+      otherwise inherit them).
+    """
+
+    def __init__(self, flags: int = 0) -> None:
+        self.flags = flags  # the future features the cells so far imported
+
+    def __call__(self, source: str, filename: str) -> CodeType:
+        code = None
+        if not cleaned_up_by_ipython(source):
+            try:
+                code = compile(source, filename, "exec", self.flags, dont_inherit=True)
+            except (SyntaxError, ValueError):  # IPython syntax (or no Python at all: the next compile raises)
+                pass
+        if code is None:
+            code = compile(to_python(source), filename, "exec", self.flags, dont_inherit=True)
+        self.flags |= code.co_flags & FUTURE_FLAGS
+        return code
 
 
 class InertIPython:

@@ -2,9 +2,9 @@
 
 The server imports NumPy, torch, scikit-learn and the checks once (several seconds), then forks a
 child for each request (tens of milliseconds). The child runs the lesson's setup cell and the
-student's solution cells, calls the student's object on the cases of the check and writes the
-outcomes as plain JSON to a pipe; the server relays them. The server never judges: the trusted
-grading process does.
+student's solution cells (compiled as the kernel compiles them: `cells.CellCompiler`), calls the
+student's object on the cases of the check and writes the outcomes as plain JSON to a pipe; the
+server relays them. The server never judges: the trusted grading process does.
 
 The course's own setup cell (exactly the text `nb_helpers.authoring.setup_cell_source()` makes,
 which nbgrader restores in every submission because the cell is locked) runs once, in the server:
@@ -51,11 +51,11 @@ def _vm_size() -> int:
 
 
 #: What the course's setup cell left behind in the server: (setup text, module, the state of
-#: Python's `random`). Each child is a forked copy, so what a child's cells do to the module never
+#: Python's `random`, the `from __future__` features it imported). Each child is a forked copy, so what a child's cells do to the module never
 #: reaches the server or other children. Python reseeds `random` in every forked child (os.fork's
 #: at-fork hook), so a child puts back the state the setup cell's seeding left; NumPy's and
 #: torch's generators come through the fork unchanged.
-_prepared: tuple[str, types.ModuleType, Any] | None = None
+_prepared: tuple[str, types.ModuleType, Any, int] | None = None
 
 
 def _new_main_module() -> types.ModuleType:
@@ -78,20 +78,20 @@ def prepare_setup() -> str:
     import io
 
     from ..authoring import setup_cell_source
-    from .cells import to_python
+    from .cells import CellCompiler
 
-    source, module = setup_cell_source(), _new_main_module()
+    source, module, compiler = setup_cell_source(), _new_main_module(), CellCompiler()
     previous = sys.modules.get("__main__")
     sys.modules["__main__"] = module
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            exec(compile(to_python(source), "<cell 0>", "exec"), module.__dict__)  # noqa: S102 - course code
+            exec(compiler(source, "<cell 0>"), module.__dict__)  # noqa: S102 - course code
     except Exception as exc:  # noqa: BLE001 - the server still works, only slower
         return f"{type(exc).__name__}: {exc}"
     finally:
         if previous is not None:
             sys.modules["__main__"] = previous
-    _prepared = (source, module, random.getstate())
+    _prepared = (source, module, random.getstate(), compiler.flags)
     return "prepared"
 
 
@@ -107,7 +107,7 @@ def _child(req: dict[str, Any], result_fd: int) -> None:
     """Runs in the forked child: execute the student's program, report outcomes, never return."""
     from ..checks import plain
     from ..checks.engine import REGISTRY, collect, lesson_references
-    from .cells import to_python
+    from .cells import CellCompiler
 
     os.setsid()
     devnull = os.open(os.devnull, os.O_RDWR)
@@ -130,8 +130,9 @@ def _child(req: dict[str, Any], result_fd: int) -> None:
     if _prepared is not None and setup == _prepared[0]:
         module, sources = _prepared[1], [None, *req.get("cells", [])]  # the setup cell has run
         random.setstate(_prepared[2])
+        compiler = CellCompiler(_prepared[3])
     else:
-        module, sources = _new_main_module(), [setup, *req.get("cells", [])]
+        module, sources, compiler = _new_main_module(), [setup, *req.get("cells", [])], CellCompiler()
     namespace = module.__dict__
     sys.modules["__main__"] = module
     sys.argv = ["notebook"]
@@ -144,7 +145,7 @@ def _child(req: dict[str, Any], result_fd: int) -> None:
         if source is None:
             continue
         try:
-            code = compile(to_python(source), f"<cell {index}>", "exec")
+            code = compiler(source, f"<cell {index}>")
             if cell_budget > 0:
                 signal.setitimer(signal.ITIMER_REAL, cell_budget)
             exec(code, namespace)  # noqa: S102 - running the submission is the point (sandboxed child)
@@ -325,7 +326,7 @@ def serve(stdin_fd: int = 0, stdout_fd: int = 1, listener: socket.socket | None 
     from .frozen import freeze_imports
 
     prepare_lesson(__version__, quiet=True)  # threads, deterministic algorithms, style: as the setup cell
-    to_python("x = 1\n")
+    to_python("%matplotlib inline\n")  # IPython's transformer, for the cells that need it
     setup = prepare_setup()  # last: nothing after it may draw random numbers (children inherit the generators)
     # the libraries and the setup cell's module, frozen before any fork: a collection in a child then
     # leaves their pages shared with the server (lesson 03's 11 verdicts: ~25 → ~21 ms each)

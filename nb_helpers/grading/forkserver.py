@@ -51,10 +51,10 @@ def _vm_size() -> int:
 
 
 #: What the course's setup cell left behind in the server: (setup text, module, the state of
-#: Python's `random`, the `from __future__` features it imported). Each child is a forked copy, so what a child's cells do to the module never
-#: reaches the server or other children. Python reseeds `random` in every forked child (os.fork's
-#: at-fork hook), so a child puts back the state the setup cell's seeding left; NumPy's and
-#: torch's generators come through the fork unchanged.
+#: Python's `random`, the `from __future__` features it imported). Each child is a forked copy, so
+#: what a child's cells do to the module never reaches the server or other children. Python
+#: reseeds `random` in every forked child (os.fork's at-fork hook), so a child puts back the state
+#: the setup cell's seeding left; NumPy's and torch's generators come through the fork unchanged.
 _prepared: tuple[str, types.ModuleType, Any, int] | None = None
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import __future__
+import codeop
 import functools
-import operator
 from types import CodeType
 from typing import Any
 
@@ -47,56 +46,49 @@ def student_program(nb: Any, before: int | None = None) -> tuple[str, list[str]]
     return setup, solutions
 
 
-def to_python(source: str) -> str:
-    """Turn IPython cell syntax (magics, `!cmd`) into plain Python calling `get_ipython()`."""
+@functools.cache
+def _transformer() -> Any:
+    """IPython's input transformer (one per process, as the kernel keeps one)."""
     from IPython.core.inputtransformer2 import TransformerManager
 
-    return TransformerManager().transform_cell(source)
+    return TransformerManager()
 
 
-#: The compiler flags of every `from __future__` feature.
-FUTURE_FLAGS = functools.reduce(operator.or_, (getattr(__future__, name).compiler_flag
-                                               for name in __future__.all_feature_names), 0)
+def to_python(source: str) -> str:
+    """Turn IPython cell syntax (magics, `!cmd`) into plain Python calling `get_ipython()`."""
+    return _transformer().transform_cell(source)
 
 
 def cleaned_up_by_ipython(source: str) -> bool:
     """Whether IPython's clean-up of a cell's lines (leading blank lines, a common indent, prompts
     pasted from a console) changes it. It can change plain Python: `In [1]: x = 1` is an annotated
     assignment, which IPython runs as `x = 1`."""
-    from IPython.core.inputtransformer2 import TransformerManager
-
     lines = cleaned = source.splitlines(keepends=True)
-    for transform in TransformerManager().cleanup_transforms:
+    for transform in _transformer().cleanup_transforms:
         cleaned = transform(cleaned)
     return cleaned != lines
 
 
-class CellCompiler:
+class CellCompiler(codeop.Compile):
     """Compiles a notebook's cells one after another as IPython's kernel does.
 
-    - A cell that IPython's clean-up leaves alone and that is plain Python is compiled as it is:
-      IPython's other transforms rewrite only syntax that plain Python rejects (magics, `!cmd`,
-      `obj?`), and skipping them saves up to a millisecond a cell.
-    - Other cells go through `to_python` first.
-    - A `from __future__` import in one cell applies to the cells after it, and nothing else does:
-      in particular not the imports of the module that calls the compiler (`compile` would
-      otherwise inherit them).
+    IPython's own compiler is a `codeop.Compile` too: a `from __future__` import in one cell
+    applies to the cells after it, and nothing else does (in particular not the imports of the
+    module that calls the compiler, which the built-in `compile` would pass on).
+
+    A cell that IPython's clean-up leaves alone and that is plain Python is compiled as it is:
+    IPython's other transforms rewrite only syntax that plain Python rejects (magics, `!cmd`,
+    `obj?`), and skipping them saves up to a millisecond a cell. Other cells go through
+    `to_python` first.
     """
 
-    def __init__(self, flags: int = 0) -> None:
-        self.flags = flags  # the future features the cells so far imported
-
-    def __call__(self, source: str, filename: str) -> CodeType:
-        code = None
+    def __call__(self, source: str, filename: str, symbol: str = "exec", **kwargs: Any) -> CodeType:
         if not cleaned_up_by_ipython(source):
             try:
-                code = compile(source, filename, "exec", self.flags, dont_inherit=True)
+                return super().__call__(source, filename, symbol, **kwargs)
             except (SyntaxError, ValueError):  # IPython syntax (or no Python at all: the next compile raises)
                 pass
-        if code is None:
-            code = compile(to_python(source), filename, "exec", self.flags, dont_inherit=True)
-        self.flags |= code.co_flags & FUTURE_FLAGS
-        return code
+        return super().__call__(to_python(source), filename, symbol, **kwargs)
 
 
 class InertIPython:

@@ -36,7 +36,10 @@ import socket
 import sys
 import time
 import types
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .cells import CellCompiler
 
 MAX_PAYLOAD = 32 * 2**20
 
@@ -51,11 +54,12 @@ def _vm_size() -> int:
 
 
 #: What the course's setup cell left behind in the server: (setup text, module, the state of
-#: Python's `random`, the `from __future__` features it imported). Each child is a forked copy, so
-#: what a child's cells do to the module never reaches the server or other children. Python
-#: reseeds `random` in every forked child (os.fork's at-fork hook), so a child puts back the state
-#: the setup cell's seeding left; NumPy's and torch's generators come through the fork unchanged.
-_prepared: tuple[str, types.ModuleType, Any, int] | None = None
+#: Python's `random`, the compiler that compiled it and goes on with the student's cells). Each
+#: child is a forked copy, so what a child's cells do to the module or the compiler never reaches
+#: the server or other children. Python reseeds `random` in every forked child (os.fork's at-fork
+#: hook), so a child puts back the state the setup cell's seeding left; NumPy's and torch's
+#: generators come through the fork unchanged.
+_prepared: tuple[str, types.ModuleType, Any, CellCompiler] | None = None
 
 
 def _new_main_module() -> types.ModuleType:
@@ -91,7 +95,7 @@ def prepare_setup() -> str:
     finally:
         if previous is not None:
             sys.modules["__main__"] = previous
-    _prepared = (source, module, random.getstate(), compiler.flags)
+    _prepared = (source, module, random.getstate(), compiler)
     return "prepared"
 
 
@@ -130,7 +134,7 @@ def _child(req: dict[str, Any], result_fd: int) -> None:
     if _prepared is not None and setup == _prepared[0]:
         module, sources = _prepared[1], [None, *req.get("cells", [])]  # the setup cell has run
         random.setstate(_prepared[2])
-        compiler = CellCompiler(_prepared[3])
+        compiler = _prepared[3]
     else:
         module, sources, compiler = _new_main_module(), [setup, *req.get("cells", [])], CellCompiler()
     namespace = module.__dict__

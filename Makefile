@@ -21,7 +21,7 @@ export MPLBACKEND=module://matplotlib_inline.backend_inline
 
 PYTEST_NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: lab test test-quick release execute grade bench gpu-check constraints clean help
+.PHONY: lab test test-quick release execute grade bench mutants gpu-check constraints clean help
 
 help:
 	@echo "make lab         JupyterLab on the lessons (creates .venv on first use)"
@@ -31,6 +31,7 @@ help:
 	@echo "make execute     re-execute solutions/ in place (nbval reference outputs)"
 	@echo "make grade       autograde the sample class in examples/sample_class"
 	@echo "make bench       time each lesson, and serial vs parallel grading of a class (BENCH_ARGS=\"--submissions 8\")"
+	@echo "make mutants     mutation testing: each exercise's check against every mutant of its solution (LESSON=…)"
 	@echo "make gpu-check   run the lessons on this machine's device (CUDA if present) and compare with the CPU outputs"
 
 $(STAMP): pyproject.toml requirements/constraints.txt
@@ -61,6 +62,9 @@ grade: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)
+
+mutants: $(STAMP)
+	$(BIN)/python -m tools.mutants $(if $(filter command line,$(origin LESSON)),$(LESSON),)
 
 gpu-check: $(STAMP)
 	$(BIN)/python -m tools.gpu_check $(if $(filter command line,$(origin LESSON)),$(LESSON),)

@@ -16,7 +16,7 @@ WRONG = [(c, i) for c in CHECKS for i in range(len(c.wrong))]
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.id)
 def test_reference_passes_with_one_stable_line(check, capsys):
-    run_check(check, check.reference)
+    run_check(check, check.reference, allow_reference=True)
     out, err = capsys.readouterr()
     assert out == f"{check.id}: all {len(check.all_cases(0))} checks passed\n"
     assert err == ""
@@ -80,7 +80,7 @@ def test_check_restores_global_state(check):
     grad, dtype = torch.is_grad_enabled(), torch.get_default_dtype()
     import contextlib, io
     with contextlib.redirect_stdout(io.StringIO()):
-        run_check(check, check.reference)
+        run_check(check, check.reference, allow_reference=True)
     assert (np.random.random(), random.random(), torch.rand(1).item()) == expected
     assert torch.is_grad_enabled() == grad and torch.get_default_dtype() == dtype
 
@@ -101,3 +101,78 @@ def test_hidden_failures_never_show_inputs_or_expected_values(check):
             for arg in case.fresh()[0]:
                 if isinstance(arg, np.ndarray) and arg.size > 1:
                     assert np.array2string(arg, precision=4)[:12] not in verdict.message
+
+
+# ------------------------------------------------------------------ delegation by identity
+
+def _identity_answers(check):
+    """Answers that *are* the reference rather than implement it: what a student gets by
+    binding the exercise's name to the course's own object, directly or thinly wrapped."""
+    import functools
+    import types
+
+    ref = check.reference
+    answers = {"the reference itself": ref, "a functools.partial of it": functools.partial(ref)}
+    if isinstance(ref, types.FunctionType):
+        answers["a copy made with types.FunctionType"] = types.FunctionType(
+            ref.__code__, ref.__globals__, "copy", ref.__defaults__, ref.__closure__)
+        answers["a lambda holding it in a default"] = lambda *a, _f=ref, **k: _f(*a, **k)
+        answers["a functools.wraps wrapper"] = functools.wraps(ref)(lambda *a, **k: None)
+    if isinstance(ref, type):
+        answers["a subclass of it"] = type(ref.__name__, (ref,), {})
+    # found by walking the package, as `[v for m in pkgutil.walk_packages(...) ...]` would
+    answers["found by walking the package"] = _walk_package_for(check.object_name) or ref
+    return answers
+
+
+def _walk_package_for(name):
+    import importlib
+    import pkgutil
+
+    import nb_helpers
+
+    for info in pkgutil.walk_packages(nb_helpers.__path__, "nb_helpers."):
+        if ".grading" in info.name or info.name.endswith(("widgets", "demos")) or ".checks" in info.name:
+            continue
+        try:
+            module = importlib.import_module(info.name)
+        except Exception:  # noqa: BLE001
+            continue
+        if callable(getattr(module, name, None)):
+            return getattr(module, name)
+    return None
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.id)
+def test_the_reference_handed_to_its_own_check_is_delegation(check):
+    for label, answer in _identity_answers(check).items():
+        with pytest.raises(AssertionError) as info:
+            run_check(check, answer)
+        assert "itself, which computes the answer for you" in str(info.value), label
+
+
+@pytest.mark.parametrize("check", [c for c in CHECKS if c.forbidden], ids=lambda c: c.id)
+def test_a_forbidden_routine_bound_to_the_exercise_name_is_delegation(check):
+    from nb_helpers.checks.traps import resolve
+
+    tried = 0
+    for label in check.forbidden:
+        found = resolve(label)
+        if found is None or not callable(getattr(*found)):
+            continue
+        tried += 1
+        with pytest.raises(AssertionError) as info:
+            run_check(check, getattr(*found))
+        assert "itself, which computes the answer for you" in str(info.value), label
+    assert tried or not check.forbidden
+
+
+def test_a_students_own_function_that_keeps_a_helper_in_a_default_is_not_delegation():
+    """Isolation allows calling another graded name (sigmoid_grad may use sigmoid)."""
+    from nb_helpers.activations import sigmoid as course_sigmoid
+
+    def sigmoid_grad(x, s=course_sigmoid):
+        y = s(x)
+        return y * (1.0 - y)
+
+    run_check(REGISTRY["sigmoid_grad"], sigmoid_grad)

@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterator, Mapping, MutableMapping, Sequence
 import numpy as np
 
 from . import plain
-from .traps import DelegationError, bound, trapped
+from .traps import DelegationError, bound, delegation_by_identity, trapped
 
 __all__ = [
     "Case", "WrongAnswer", "Check", "Verdict", "REGISTRY", "register", "collect", "judge",
@@ -61,10 +61,12 @@ class Case:
 
 @dataclass(frozen=True)
 class WrongAnswer:
-    """A known wrong implementation and the hint a student who wrote it should read."""
+    """A known wrong implementation, the hint a student who wrote it should read, and the one
+    contract clause it violates (a name of `clauses.CLAUSES`)."""
 
     func: Callable[..., Any]
     hint: str
+    clause: str = "value"
 
 
 @dataclass
@@ -216,9 +218,21 @@ def collect_one(check: Check, obj: Any, case: Case, namespace: MutableMapping[st
 
 
 def collect(check: Check, obj: Any, cases: Sequence[Case], namespace: MutableMapping[str, Any] | None = None,
-            isolation: Mapping[str, Any] | None = None, trap: bool = True) -> list[dict[str, Any]]:
-    """Outcomes of `obj` on every case, as plain data."""
+            isolation: Mapping[str, Any] | None = None, trap: bool = True,
+            allow_reference: bool = False) -> list[dict[str, Any]]:
+    """Outcomes of `obj` on every case, as plain data.
+
+    With `trap` (always, for a student's answer), an answer that *is* a forbidden routine or the
+    course's reference (the same object, a partial, copy, subclass or thin wrapper of it) is not
+    run: every case records the delegation. `allow_reference` lets the course's tests hand the
+    reference itself to the full check.
+    """
     forbidden = check.forbidden_with_reference() if trap else []
+    if trap and not allow_reference:
+        label = delegation_by_identity(obj, forbidden)
+        if label is not None:
+            return [{"status": "delegated", "delegated_to": label, "identity": True, "warnings": [], "mutated": []}
+                    for _ in cases]
     return [collect_one(check, obj, case, namespace, isolation, forbidden) for case in cases]
 
 
@@ -455,6 +469,8 @@ def _problem(check: Check, got: dict[str, Any], want: dict[str, Any], exact: boo
         if got.get("note"):
             return f"`{check.object_name}` is not defined: {got['note']}", False
         return f"`{check.object_name}` is not defined (did its solution cell run without errors?)", False
+    if status == "delegated" and got.get("identity"):
+        return f"is {got.get('delegated_to', 'a forbidden routine')} itself, which computes the answer for you", False
     if status == "delegated":
         return f"called {got.get('delegated_to', 'a forbidden routine')}, which computes the answer for you", False
     if want["status"] == "error":
@@ -570,8 +586,11 @@ def namespace_of(obj: Any) -> MutableMapping[str, Any] | None:
     return vars(module) if module is not None else None
 
 
-def run_check(check: Check, obj: Any, *, seed: int | None = None) -> None:
-    """Check `obj` in this process; print the pass line or raise AssertionError / NotImplementedError."""
+def run_check(check: Check, obj: Any, *, seed: int | None = None, allow_reference: bool = False) -> None:
+    """Check `obj` in this process; print the pass line or raise AssertionError / NotImplementedError.
+
+    `allow_reference` is for the course's own tests, which hand the reference itself to its check.
+    """
     if obj is None or not callable(obj):
         raise AssertionError(
             f"{check.id}: expected the {check.expects} `{check.object_name}`, got {type(obj).__name__}"
@@ -580,7 +599,8 @@ def run_check(check: Check, obj: Any, *, seed: int | None = None) -> None:
     with preserved_state():
         namespace = namespace_of(obj)
         isolation = lesson_references(check.lesson, except_id=check.id)
-        outcomes = plain.decode(plain.encode(collect(check, obj, cases, namespace, isolation)))
+        outcomes = plain.decode(plain.encode(collect(check, obj, cases, namespace, isolation,
+                                                     allow_reference=allow_reference)))
         verdict = judge(check, cases, outcomes)
     if verdict.not_implemented:
         raise NotImplementedError(verdict.message) from None

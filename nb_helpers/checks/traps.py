@@ -8,7 +8,9 @@ the honest mistake of calling the library instead of writing the formula.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import inspect
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, MutableMapping
 
@@ -34,6 +36,95 @@ def resolve(dotted: str) -> tuple[Any, str] | None:
         except AttributeError:
             return None
         return owner, parts[-1]
+    return None
+
+
+def _unwrapped(obj: Any) -> Iterator[tuple[Any, bool]]:
+    """(item, direct) for `obj` and what it thinly wraps: partials, `functools.wraps` wrappers, bound
+    methods, static/class methods (direct), and the objects a function's closure cells and default
+    values hold (not direct: a helper kept there may be allowed)."""
+    seen: set[int] = set()
+    todo = [(obj, True)]
+    while todo:
+        item, direct = todo.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        yield item, direct
+        if isinstance(item, functools.partial):
+            todo.append((item.func, direct))
+        if isinstance(item, (staticmethod, classmethod)) or inspect.ismethod(item):
+            todo.append((item.__func__, direct))
+        wrapped = inspect.getattr_static(item, "__wrapped__", None)
+        if wrapped is not None and not isinstance(item, type):
+            todo.append((wrapped, direct))
+        if inspect.isfunction(item):
+            todo += [(cell.cell_contents, False) for cell in item.__closure__ or () if _cell_filled(cell)]
+            todo += [(v, False) for v in (*(item.__defaults__ or ()), *(item.__kwdefaults__ or {}).values())]
+
+
+def _cell_filled(cell: Any) -> bool:
+    try:
+        cell.cell_contents
+    except ValueError:
+        return False
+    return True
+
+
+def _code_of(f: Any) -> Any:
+    """The code object of a function under its decorators (a decorator's wrapper code is shared)."""
+    try:
+        return getattr(inspect.unwrap(f), "__code__", None)
+    except ValueError:  # a cycle of __wrapped__
+        return None
+
+
+def _same_callable(candidate: Any, target: Any) -> bool:
+    if candidate is target:
+        return True
+    code = _code_of(candidate)
+    return code is not None and code is _code_of(target)  # e.g. a copy made with types.FunctionType
+
+
+def _course_or_library(obj: Any, packages: tuple[str, ...]) -> str | None:
+    """`module.qualname` of an object defined by one of `packages` (e.g. the course package), except
+    the check declarations themselves (their known wrong answers stand in for students' code)."""
+    module = getattr(obj, "__module__", None) or ""
+    if not isinstance(module, str) or module.startswith(__package__ + ".") or module == __package__:
+        return None
+    if module.split(".")[0] in packages and callable(obj):
+        return f"{module}.{getattr(obj, '__qualname__', getattr(obj, '__name__', type(obj).__name__))}"
+    return None
+
+
+def delegation_by_identity(obj: Any, forbidden: Iterable[str], packages: tuple[str, ...] = ("nb_helpers",)) -> str | None:
+    """The label of the forbidden routine that `obj` *is* rather than implements, else None.
+
+    Traps catch a function that calls a forbidden routine while it runs; they cannot catch an
+    answer that is the routine itself: `sigmoid = nb_helpers.activations.sigmoid`, a
+    `functools.partial` or copy of it, a lambda holding it in a default value or a closure, a
+    subclass or instance of a reference class, or any object the course package itself defines.
+    """
+    targets = [(label, found[0].__dict__.get(found[1], getattr(found[0], found[1])) if hasattr(found[0], "__dict__")
+                else getattr(found[0], found[1]))
+               for label in forbidden if (found := resolve(label)) is not None]
+    for item, direct in _unwrapped(obj):
+        for label, target in targets:
+            if _same_callable(item, target):
+                return label
+            if inspect.isclass(target) and (isinstance(item, target) or (inspect.isclass(item) and issubclass(item, target))):
+                return label
+            if inspect.isclass(target) and inspect.isclass(item):
+                own = {id(_code_of(f)) for f in vars(target).values() if inspect.isfunction(f)}
+                if any(inspect.isfunction(f) and id(_code_of(f)) in own for f in vars(item).values()):
+                    return label
+        if not direct:
+            continue
+        mro = inspect.getmro(item) if inspect.isclass(item) else (type(item),)
+        for klass in (item, *mro):
+            label = _course_or_library(klass, packages)
+            if label is not None:
+                return label
     return None
 
 

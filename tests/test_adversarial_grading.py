@@ -82,6 +82,20 @@ def softmax(z, axis=-1):
     return _EqualsAll(0.0)
 """
 DELEGATE_RELU = "def relu(x):\n    return torch.relu(torch.from_numpy(x)).numpy()\n"
+# Answers that *are* the course's reference or a library routine rather than call it.
+REFERENCE_RELU = "from nb_helpers.activations import relu\n"
+WALKED_SOFTMAX = """
+import functools, importlib, pkgutil
+import nb_helpers
+for _info in pkgutil.walk_packages(nb_helpers.__path__, "nb_helpers."):
+    if ".grading" in _info.name or ".checks" in _info.name:
+        continue
+    _module = importlib.import_module(_info.name)
+    if callable(getattr(_module, "softmax", None)):
+        softmax = functools.partial(_module.softmax)
+        break
+"""
+LIBRARY_STEP = "step = lambda x, _h=np.heaviside: _h(x, 0.0)\n"
 LOOP_IN_FUNCTION = "def relu(x):\n    while True:\n        pass\n"
 MEMORY_BOMB = "def relu(x):\n    hoard = []\n    while True:\n        hoard.append(np.empty(2**27))\n"
 DIE = "import os\nos._exit(1)"
@@ -242,6 +256,8 @@ def graded(tmp_path_factory, listener):
         "deleted_check": edit_check(wrong(solved, "softmax"), "softmax", lambda c: None),
         "retyped_check": edit_check(wrong(solved, "relu"), "relu", as_markdown),
         "delegation": wrong(solved, "relu", DELEGATE_RELU),
+        "reference_itself": wrong(wrong(solved, "relu", REFERENCE_RELU), "softmax", WALKED_SOFTMAX),
+        "library_itself": wrong(solved, "step", LIBRARY_STEP),
         "reads": wrong(synthetic.with_code_in_solution(solved, "relu", reads(root)[0]), "relu", reads(root)[1]),
         "writes": synthetic.with_code_in_solution(solved, "step", writes(root)),
         "network": synthetic.with_code_in_solution(solved, "step", network(port)),
@@ -308,7 +324,7 @@ EXPECTED = {
     "patch_numpy": score("100"), "patch_torch": score("100"), "patch_helpers": score("100"),
     "patch_ipython": score("100"), "equals_anything": score("100"),
     "edited_check": score("101"), "deleted_check": score("110"), "retyped_check": score("101"),
-    "delegation": score("101"), "reads": score("111"), "writes": score("111"), "network": score("111"),
+    "delegation": score("101"), "reference_itself": score("100"), "library_itself": score("011"), "reads": score("111"), "writes": score("111"), "network": score("111"),
     "loop_in_function": score("101"), "loop_at_module_level": score("101"), "memory_bomb": score("101"),
     "dead_kernel": score("100"), "time_limit": score("110"), "leftovers": score("111"), "flood": score("111"),
     "malformed": score("000"), "renamed": score("000"),
@@ -316,6 +332,9 @@ EXPECTED = {
 
 REASONS = {  # (student, exercise): what its check cell must say
     ("delegation", "relu"): "may not call torch.relu",
+    ("reference_itself", "relu"): "is nb_helpers.activations.relu itself",
+    ("reference_itself", "softmax"): "is nb_helpers.activations.softmax itself",
+    ("library_itself", "step"): "is numpy.heaviside itself",
     ("loop_in_function", "relu"): "did not finish within 10 s",
     ("loop_at_module_level", "relu"): "interrupted after 5 s",
     ("memory_bomb", "relu"): "ran out of memory",

@@ -31,6 +31,7 @@ import ast
 import difflib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -138,6 +139,28 @@ def _write_if_changed(path: Path, text: str) -> None:
         path.write_text(text)
 
 
+def checks_fingerprint(lesson: str) -> str:
+    """A hash of everything a lesson's checks run besides the solutions: the check engine, the
+    lesson's declarations and its references' modules. mutmut caches verdicts per solution
+    function; when this changes, the lesson's cached verdicts are dropped and every mutant re-run."""
+    import hashlib
+    import inspect
+
+    from nb_helpers.checks import engine
+    from nb_helpers.checks.engine import REGISTRY
+
+    files = {Path(engine.__file__).with_name(n) for n in ("engine.py", "traps.py", "plain.py", "families.py")}
+    for check in (c for c in REGISTRY.values() if c.lesson == lesson):
+        for obj in (check.reference, check.probe, *(w.func for w in check.wrong)):
+            module = inspect.getmodule(obj) if obj is not None else None
+            if module is not None and getattr(module, "__file__", None):
+                files.add(Path(module.__file__))
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def build_project(lesson: str) -> Path:
     """Write (or refresh, touching only what changed) the mutation project of one lesson."""
     from nb_helpers.checks.engine import REGISTRY
@@ -158,6 +181,17 @@ def build_project(lesson: str) -> Path:
     _write_if_changed(project / "tests" / "test_exercise_checks.py",
                       TEST_MODULE.format(exercises=exercises, package=package))
     return project
+
+
+def forget_verdicts_if_checks_changed(project: Path, lesson: str) -> None:
+    stamp = project / "checks.fingerprint"
+    if not stamp.exists() or stamp.read_text() != checks_fingerprint(lesson):
+        shutil.rmtree(project / "mutants", ignore_errors=True)  # the checks changed: test every mutant again
+
+
+def mark_run(project: Path, lesson: str) -> None:
+    """Record the checks the cached verdicts were obtained with."""
+    (project / "checks.fingerprint").write_text(checks_fingerprint(lesson))
 
 
 # ------------------------------------------------------------------ running and reading results
@@ -302,7 +336,9 @@ def main(argv: list[str] | None = None) -> int:
         project = build_project(lesson)
         if not args.report_only:
             print(f"mutmut: {lesson} …", flush=True)
+            forget_verdicts_if_checks_changed(project, lesson)
             run_mutmut(project, args.jobs)
+            mark_run(project, lesson)
         by_lesson[lesson] = lesson_mutants(lesson, project)
     return 0 if report(by_lesson) else 1
 

@@ -530,3 +530,15 @@ def test_a_sandboxed_shared_server_hides_its_socket_from_students_code(sandboxed
     finally:
         client.close()
         owner.close()
+
+
+@pytest.mark.parametrize("exercise", sorted(REGISTRY), ids=str)
+def test_the_reference_bound_to_the_exercise_name_earns_nothing_at_grading(server, exercise):
+    """`from nb_helpers.<module> import <name>` as the whole answer: the verdict child records a
+    delegation, for every exercise (the kernel's check does the same: tests/test_checks.py)."""
+    check = REGISTRY[exercise]
+    ref = check.reference
+    cell = f"from {ref.__module__} import {ref.__qualname__} as _course\n{check.object_name} = _course\n"
+    status, verdict = grade(server, [cell], exercise=exercise)
+    assert status == "ok" and not verdict.passed
+    assert "itself, which computes the answer for you" in verdict.message

@@ -529,3 +529,51 @@ def test_solution_notebook_passes_through_the_grading_path(exercise):
     check = REGISTRY[exercise]
     verdict = judge(check, check.all_cases(seed), plain.decode(reply["payload"]), redact=True)
     assert verdict.passed, verdict.message
+
+
+def test_stratified_split_check_accepts_marking_taken_samples_in_a_copy():
+    """The no-mutation wrong answer marks y itself; the same idea on y.copy() is correct."""
+    def split(y, val_frac=0.1, test_frac=0.1, seed=0):
+        rng = np.random.default_rng(seed)
+        remaining, val, test = y.copy(), [], []
+        for c in np.unique(y):
+            idx = rng.permutation(np.flatnonzero(remaining == c))
+            nv, nt = round(idx.size * val_frac), round(idx.size * test_frac)
+            val.append(idx[:nv])
+            test.append(idx[nv:nv + nt])
+            remaining[idx[:nv + nt]] = -1
+        return np.flatnonzero(remaining >= 0), np.concatenate(val), np.concatenate(test)
+
+    assert _quiet_pass(REGISTRY["stratified_split"], split).endswith("checks passed\n")
+
+
+@pytest.mark.parametrize("variant", [L2._tvt_variant(), L2._strat_variant()], ids=["train_val_test_split", "stratified_split"])
+def test_hold_out_checks_reject_a_default_seed_other_than_zero(variant):
+    """The signature states seed=0: a call without `seed` must give the split of seed=0."""
+    exercise = "train_val_test_split" if variant.__qualname__.startswith("_tvt") else "stratified_split"
+
+    def shifted_default(first, val_frac=0.1, test_frac=0.1, seed=1):
+        return variant(first, val_frac, test_frac, seed)
+
+    with pytest.raises(AssertionError, match="a call without `seed` gave a different split from seed=0"):
+        run_check(REGISTRY[exercise], shifted_default)
+
+
+@pytest.mark.parametrize("guard", [
+    lambda tp, fp, fn: (tp + fp > 1, tp + fn > 0),     # a single predicted positive counted as none
+    lambda tp, fp, fn: (tp + fp > 0, tp + fn > 1),     # a single actual positive counted as none
+    lambda tp, fp, fn: (tp - fp > 0, tp + fn > 0),     # precision 0 whenever TP <= FP
+    lambda tp, fp, fn: (tp + fp > 0, tp - fn > 0),     # recall 0 whenever TP <= FN
+])
+def test_precision_recall_f1_check_pins_the_zero_division_guards(guard):
+    def prf(y_true, y_pred, positive=1):
+        t, p = y_true == positive, y_pred == positive
+        tp, fp, fn = int(np.sum(t & p)), int(np.sum(~t & p)), int(np.sum(t & ~p))
+        p_ok, r_ok = guard(tp, fp, fn)
+        precision = tp / (tp + fp) if p_ok else 0.0
+        recall = tp / (tp + fn) if r_ok else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+        return precision, recall, f1
+
+    with pytest.raises(AssertionError):
+        run_check(REGISTRY["precision_recall_f1"], prf)

@@ -184,6 +184,48 @@ def test_dropout_statistics_agree_with_nn_dropout_and_eval_mode_disables_both():
     assert torch.equal(layer(x), x) and torch.equal(R.dropout(x, 0.3, training=False), x)
 
 
+def test_dropout_draws_its_mask_on_x_device():
+    """The check passes x on the 'meta' device (every machine has it) to stand in for a GPU: the reference
+    builds its result there, and a mask drawn on the CPU cannot be combined with x."""
+    x = torch.empty(4, 5, dtype=torch.float64, device="meta")
+    out = R.dropout(x, 0.3, generator=torch.Generator().manual_seed(0))
+    assert out.device.type == "meta" and out.dtype == torch.float64 and out.shape == x.shape
+    with pytest.raises(RuntimeError):
+        torch.where(torch.rand(x.shape) < 0.7, x / 0.7, torch.zeros_like(x))
+
+
+def _dropout_shell(draw):
+    """A valid dropout whose training-mode result is `draw(x, p, generator)`."""
+    def dropout(x, p, training=True, generator=None):
+        if not 0.0 <= p <= 1.0:
+            raise ValueError("p must be in [0, 1]")
+        if not training or p == 0.0:
+            return x
+        if p == 1.0:
+            return torch.zeros_like(x)
+        return draw(x, p, generator)
+    return dropout
+
+
+VALID_DROPOUTS = {
+    "mask times x": lambda x, p, g: x * (torch.rand(x.shape, generator=g, device=x.device, dtype=x.dtype) >= p) / (1 - p),
+    "bernoulli": lambda x, p, g: x * torch.bernoulli(torch.full_like(x, 1 - p), generator=g) / (1 - p),
+    "bernoulli_": lambda x, p, g: x * torch.empty_like(x).bernoulli_(1 - p, generator=g) / (1 - p),
+    "masked_fill": lambda x, p, g: (x / (1 - p)).masked_fill(
+        torch.rand(x.shape, generator=g, device=x.device, dtype=x.dtype) < p, 0.0),
+    "float32 uniforms": lambda x, p, g: torch.where(torch.rand(x.shape, generator=g, device=x.device) < 1 - p,
+                                                    x / (1 - p), torch.zeros_like(x)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VALID_DROPOUTS))
+def test_dropout_check_accepts_other_valid_formulations(name, capsys):
+    """Masks are never compared: any valid way of drawing them passes, the meta-device case included."""
+    from nb_helpers.checks.engine import REGISTRY, run_check
+    run_check(REGISTRY["dropout"], _dropout_shell(VALID_DROPOUTS[name]))
+    assert capsys.readouterr().out.startswith("dropout: all ")
+
+
 def test_dropout_is_differentiable_kept_entries_get_gradient_one_over_keep():
     x = torch.randn(50, dtype=torch.float64, requires_grad=True)
     out = R.dropout(x, 0.25, generator=torch.Generator().manual_seed(2))

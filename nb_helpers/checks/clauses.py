@@ -32,7 +32,7 @@ CLAUSES: Mapping[str, str] = {
 _ARRAY = ("value", "shape", "no_mutation", "delegation")
 _FLOAT = ("value", "dtype", "no_mutation", "delegation")
 _SCHEDULE = ("value", "delegation")
-_OPTIMIZER = ("value", "in_place", "state", "delegation")
+_OPTIMIZER = ("value", "in_place", "state", "no_mutation", "delegation")
 
 #: exercise id -> the clauses of its contract (SPEC §4 rows and §4.1).
 CONTRACT: Mapping[str, tuple[str, ...]] = {
@@ -85,7 +85,7 @@ CONTRACT: Mapping[str, tuple[str, ...]] = {
     "RMSprop": _OPTIMIZER,
     "Adam": _OPTIMIZER,
     "AdamW": _OPTIMIZER,
-    "random_restarts": ("value", "delegation"),
+    "random_restarts": ("value", "dtype", "randomness", "delegation"),
     "cyclic_lr": _SCHEDULE,
     "SWA": ("value", "state", "no_mutation", "delegation"),
     "snapshot_ensemble_predict": ("value", "state", "autograd", "delegation"),

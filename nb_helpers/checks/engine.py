@@ -395,8 +395,9 @@ def _compare_numbers(a: np.ndarray, e: np.ndarray, rtol: float, atol: float) -> 
 
 
 def _same_outcome(check: Check, a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """Do two outcomes look the same (used to recognise a known wrong answer)?"""
-    if a.get("status") != b.get("status"):
+    """Do two outcomes look the same (used to recognise a known wrong answer)? Changing an input
+    in place is part of the outcome: an answer that does is told so, one that does not is not."""
+    if a.get("status") != b.get("status") or bool(a.get("mutated")) != bool(b.get("mutated")):
         return False
     if a.get("status") == "error":
         return a.get("error", {}).get("type") == b.get("error", {}).get("type")

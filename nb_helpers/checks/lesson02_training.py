@@ -117,6 +117,14 @@ def _seed_observations(call, seed: Any) -> dict[str, str]:
     return obs
 
 
+def _default_seed_observation(call_default, call) -> str:
+    """Is a call that leaves `seed` out the same split as seed=0 (the stated default)?"""
+    default, zero = call_default(), call(0)
+    if default is None or zero is None or not _same_parts(default, zero):
+        return "a call without `seed` gave a different split from seed=0"
+    return "a call without `seed` gives the split of seed=0"
+
+
 def _span(a: np.ndarray) -> str:
     a = np.sort(a)
     if a.size == 0:
@@ -141,12 +149,15 @@ def _probe_tvt(obj, args, kwargs):
     def call(s):
         return _int_parts(obj(n, **rest, seed=s), 3, "")[1]
 
-    return {
+    obs = {
         "structure": "three integer index arrays",
         "sizes": np.array(sizes) if hidden else f"train {sizes[0]}, val {sizes[1]}, test {sizes[2]}",
         "partition": _partition(parts, n),
         **_seed_observations(call, seed),
     }
+    if "seed" not in kwargs:
+        obs["default seed"] = _default_seed_observation(lambda: _int_parts(obj(n, **rest), 3, "")[1], call)
+    return obs
 
 
 def _tvt_sizes(n, val_frac, test_frac, rounding):
@@ -161,6 +172,17 @@ def _tvt_variant(rounding=round, rng_of=np.random.default_rng, overlap=False):
         test = perm[:n_test] if overlap else perm[n_val:n_val + n_test]
         return perm[n_val + n_test:], val, test
     return split
+
+
+def _tvt_from_lists(n, val_frac=0.1, test_frac=0.1, seed=0):
+    """Parts built as Python lists, converted with np.array at the end: an empty list becomes float64."""
+    n_val, n_test = round(n * val_frac), round(n * test_frac)
+    perm = list(np.random.default_rng(seed).permutation(n))
+    return np.array(perm[n_val + n_test:]), np.array(perm[:n_val]), np.array(perm[n_val:n_val + n_test])
+
+
+def _tvt_default_none(n, val_frac=0.1, test_frac=0.1, seed=None):
+    return _tvt_variant()(n, val_frac, test_frac, seed)
 
 
 class _GlobalRNG:
@@ -186,6 +208,9 @@ ROUND_HINT = "use Python's round(n * val_frac) and round(n * test_frac); int() t
 HALF_EVEN_HINT = ("Python's round sends halves to the even neighbour (round(2.5) == 2, round(7.5) == 8); "
                   "use round(), not floor(x + 0.5).")
 SEED_HINT = "create the generator inside the function from the seed: rng = np.random.default_rng(seed)."
+DEFAULT_SEED_HINT = "the default is seed=0, so a call without `seed` must give the split of seed=0 (not a fresh random one)."
+EMPTY_PART_HINT = ("np.array([]) of an empty list is float64: slice the int64 permutation directly (or pass "
+                   "dtype=np.int64) so that an empty part is still an int64 index array.")
 
 register(Check(
     id="train_val_test_split", lesson=LESSON, reference=S.train_val_test_split, result="plain",
@@ -194,7 +219,8 @@ register(Check(
            Case((25,), {"val_frac": 0.1, "test_frac": 0.3, "seed": 2}, hint=HALF_EVEN_HINT),
            Case((30,), {"val_frac": 0.2, "test_frac": 0.0, "seed": 3},
                 hint="test_frac=0 gives an empty test part (an empty int64 array)."),
-           Case((50,), {"seed": 7}, hint="the defaults are val_frac=0.1, test_frac=0.1.")],
+           Case((50,), {"seed": 7}, hint="the defaults are val_frac=0.1, test_frac=0.1."),
+           Case((40,), {}, hint=DEFAULT_SEED_HINT)],
     families=lambda rng: _hide([
         Case((int(rng.integers(20, 400)),), {"val_frac": float(rng.choice([0.05, 0.1, 0.15, 0.2, 0.25])),
                                              "test_frac": float(rng.choice([0.05, 0.1, 0.15, 0.2, 0.3])),
@@ -205,14 +231,17 @@ register(Check(
     delegate=_tvt_delegate,
     hint="n_val = round(n·val_frac), n_test = round(n·test_frac), the rest is training; draw one permutation "
          "with np.random.default_rng(seed) and cut it into three disjoint parts.",
-    wrong=[WrongAnswer(_tvt_variant(rounding=int), ROUND_HINT),
-           WrongAnswer(_tvt_variant(rounding=lambda x: math.floor(x + 0.5)), HALF_EVEN_HINT),
-           WrongAnswer(_tvt_variant(rng_of=_GlobalRNG), SEED_HINT),
+    wrong=[WrongAnswer(_tvt_variant(rounding=int), ROUND_HINT, clause="value"),
+           WrongAnswer(_tvt_variant(rounding=lambda x: math.floor(x + 0.5)), HALF_EVEN_HINT, clause="value"),
+           WrongAnswer(_tvt_variant(rng_of=_GlobalRNG), SEED_HINT, clause="randomness"),
            WrongAnswer(_tvt_variant(rng_of=lambda seed: np.random.default_rng(0)),
-                       "the split must depend on `seed`: pass it to np.random.default_rng(seed)."),
+                       "the split must depend on `seed`: pass it to np.random.default_rng(seed).",
+                       clause="randomness"),
            WrongAnswer(_tvt_variant(overlap=True),
                        "take the validation and test indices from different stretches of the permutation "
-                       "so that no index lands in two parts.")],
+                       "so that no index lands in two parts.", clause="value"),
+           WrongAnswer(_tvt_from_lists, EMPTY_PART_HINT, clause="dtype"),
+           WrongAnswer(_tvt_default_none, DEFAULT_SEED_HINT, clause="randomness")],
 ))
 
 
@@ -221,11 +250,13 @@ register(Check(
 def _probe_stratified(obj, args, kwargs):
     hidden, kwargs = _unhide(kwargs)
     y = args[0]
+    labels = y.copy()  # what the probe reads and later calls get: an answer that modifies y is reported by the engine
     rest = {k: v for k, v in kwargs.items() if k != "seed"}
     seed = kwargs.get("seed", 0)
     status, parts = _int_parts(obj(y, **rest, seed=seed), 3, "a tuple of 3 index arrays (train, val, test)")
     if parts is None:
         return {"structure": status}
+    y = labels
     n = y.size
     partition = _partition(parts, n)
     obs: dict[str, Any] = {"structure": "three integer index arrays", "partition": partition}
@@ -240,9 +271,12 @@ def _probe_stratified(obj, args, kwargs):
             f"{name} {counts[i].tolist()}" for i, name in enumerate(("train", "val", "test")))
 
     def call(s):
-        return _int_parts(obj(y, **rest, seed=s), 3, "")[1]
+        return _int_parts(obj(labels.copy(), **rest, seed=s), 3, "")[1]
 
     obs.update(_seed_observations(call, seed))
+    if "seed" not in kwargs:
+        obs["default seed"] = _default_seed_observation(
+            lambda: _int_parts(obj(labels.copy(), **rest), 3, "")[1], call)
     return obs
 
 
@@ -270,6 +304,33 @@ def _strat_variant(per_class=True, rounding=round, shuffle=True):
     return split
 
 
+def _strat_float_accumulator(y, val_frac=0.1, test_frac=0.1, seed=0):
+    """Grows each part by concatenating onto np.array([]), which is float64: the indices become floats."""
+    rng = np.random.default_rng(seed)
+    train, val, test = np.array([]), np.array([]), np.array([])
+    for c in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        nv, nt = round(idx.size * val_frac), round(idx.size * test_frac)
+        val = np.concatenate([val, idx[:nv]])
+        test = np.concatenate([test, idx[nv:nv + nt]])
+        train = np.concatenate([train, idx[nv + nt:]])
+    return train, val, test
+
+
+def _strat_marks_labels(y, val_frac=0.1, test_frac=0.1, seed=0):
+    """Marks the samples it sends to validation/test with -1 in `remaining`, which is y itself, not a copy."""
+    rng = np.random.default_rng(seed)
+    remaining = y
+    val, test = [], []
+    for c in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(remaining == c))
+        nv, nt = round(idx.size * val_frac), round(idx.size * test_frac)
+        val.append(idx[:nv])
+        test.append(idx[nv:nv + nt])
+        remaining[idx[:nv + nt]] = -1
+    return np.flatnonzero(remaining >= 0), np.concatenate(val), np.concatenate(test)
+
+
 def _labels(*counts: int, seed: int = 0) -> np.ndarray:
     """Shuffled int64 labels with `counts[c]` samples of class c."""
     y = np.repeat(np.arange(len(counts)), counts).astype(np.int64)
@@ -292,21 +353,28 @@ register(Check(
     cases=[Case((_labels(90, 10, seed=1),), {"val_frac": 0.1, "test_frac": 0.1, "seed": 0}),
            Case((_labels(25, 15, 35, seed=2),), {"val_frac": 0.2, "test_frac": 0.1, "seed": 5},
                 hint="class c contributes round(n_c·val_frac) to validation — Python's round (round(2.5) == 2)."),
-           Case((_labels(12, 30, seed=3),), {"seed": 4})],
+           Case((_labels(12, 30, seed=3),), {"seed": 4}),
+           Case((_labels(20, 30, seed=4),), {"val_frac": 0.2, "test_frac": 0.2}, hint=DEFAULT_SEED_HINT)],
     families=_strat_family,
     probe=_probe_stratified,
     forbidden=SPLIT_FORBIDDEN,
     delegate=_strat_delegate,
     hint="for each class c: shuffle its indices with the seeded generator, send round(n_c·val_frac) to "
          "validation and round(n_c·test_frac) to test, the rest to training.",
-    wrong=[WrongAnswer(_strat_variant(per_class=False),
+    wrong=[WrongAnswer(_strat_marks_labels,
+                       "`remaining = y` is not a copy: marking the samples already taken changes the caller's "
+                       "labels; mark them in y.copy() or keep index arrays instead.", clause="no_mutation"),
+           WrongAnswer(_strat_variant(per_class=False),
                        "a plain random split only keeps the class shares on average; apply the fractions "
-                       "to each class separately (np.flatnonzero(y == c))."),
+                       "to each class separately (np.flatnonzero(y == c)).", clause="per_slice"),
            WrongAnswer(_strat_variant(rounding=int),
-                       "use Python's round(n_c * val_frac) for each class; int() truncates."),
+                       "use Python's round(n_c * val_frac) for each class; int() truncates.", clause="value"),
            WrongAnswer(_strat_variant(shuffle=False),
                        "choose each class's validation and test indices at random (rng.permutation), "
-                       "not the first ones: the split must change with the seed.")],
+                       "not the first ones: the split must change with the seed.", clause="randomness"),
+           WrongAnswer(_strat_float_accumulator,
+                       "np.array([]) is float64, so concatenating onto it turns the indices into floats; collect "
+                       "each part's pieces in a list and np.concatenate them once (int64).", clause="dtype")],
 ))
 
 
@@ -418,12 +486,13 @@ register(Check(
          "longer; fold i validates on block i and trains on all the other indices.",
     wrong=[WrongAnswer(_kfold_variant(sizes_of=lambda n, k: [n // k] * (k - 1) + [n - (k - 1) * (n // k)]),
                        "as KFold, the first n % k folds get one extra sample (n=11, k=5: 3, 2, 2, 2, 2); "
-                       "the last fold does not take the whole remainder."),
+                       "the last fold does not take the whole remainder.", clause="value"),
            WrongAnswer(_kfold_variant(shuffle_ok=False),
-                       "with shuffle=True permute range(n) with np.random.default_rng(seed) before cutting the folds."),
+                       "with shuffle=True permute range(n) with np.random.default_rng(seed) before cutting the folds.",
+                       clause="randomness"),
            WrongAnswer(_kfold_variant(train_all=True),
                        "train on everything *outside* the validation fold: a model must never train on the "
-                       "samples it is validated on.")],
+                       "samples it is validated on.", clause="value")],
 ))
 
 
@@ -484,13 +553,14 @@ register(Check(
     hint="m = n // (n_splits + 1); split i validates on the m samples starting at n − (n_splits − i)·m and "
          "trains on every sample before them.",
     wrong=[WrongAnswer(_tss_variant(size_of=lambda n, s: n // s),
-                       "each validation block has m = n // (n_splits + 1) samples (the first block only trains)."),
+                       "each validation block has m = n // (n_splits + 1) samples (the first block only trains).",
+                       clause="value"),
            WrongAnswer(_tss_variant(sliding=True),
                        "the training part grows: it is every sample before the validation block, not just the "
-                       "previous block."),
+                       "previous block.", clause="value"),
            WrongAnswer(_tss_variant(from_start=True),
                        "the last validation block ends at the last sample; leftover samples (n mod (n_splits+1)) "
-                       "go to the start of the first training part.")],
+                       "go to the start of the first training part.", clause="value")],
 ))
 
 
@@ -762,22 +832,24 @@ register(Check(
     delegate=lambda **kw: ES.EarlyStopping(**kw),
     hint=ES_HINT,
     wrong=[WrongAnswer(_TiesImprove, "a value equal to best (or within min_delta of it) is not an improvement: "
-                                     "use a strict comparison, value < best − min_delta."),
+                                     "use a strict comparison, value < best − min_delta.", clause="value"),
            WrongAnswer(_Aliased, "model.state_dict() returns references to the live weights, so the saved 'best' "
-                                 "follows every later update; save copy.deepcopy(model.state_dict())."),
-           WrongAnswer(_OffByOne, "stop as soon as the wait reaches patience: return wait >= patience."),
+                                 "follows every later update; save copy.deepcopy(model.state_dict()).",
+                       clause="state"),
+           WrongAnswer(_OffByOne, "stop as soon as the wait reaches patience: return wait >= patience.", clause="value"),
            WrongAnswer(_NaNImproves, "every comparison with NaN is False, so `not (value >= best)` lets a NaN "
-                                     "through as an improvement; test for NaN (math.isnan(float(value))) first."),
+                                     "through as an improvement; test for NaN (math.isnan(float(value))) first.",
+                       clause="value"),
            WrongAnswer(_IgnoresMode, "in mode='max' larger is better: best starts at -inf and an improvement is "
-                                     "value > best + min_delta."),
+                                     "value > best + min_delta.", clause="value"),
            WrongAnswer(_SilentRestore, "restore(model) must raise RuntimeError when no weights were saved, not "
-                                       "return silently."),
+                                       "return silently.", clause="errors"),
            WrongAnswer(_RestoresOnStop, "step must never change the model: restoring is the caller's explicit "
-                                        "restore(model) call."),
+                                        "restore(model) call.", clause="no_mutation"),
            WrongAnswer(_NoReset, "reset wait to 0 on every improvement: patience counts consecutive epochs "
-                                 "without improvement."),
+                                 "without improvement.", clause="state"),
            WrongAnswer(_Relative, "min_delta is an absolute amount: compare value < best − min_delta, not a "
-                                  "relative change.")],
+                                  "relative change.", clause="value")],
 ))
 
 
@@ -801,6 +873,17 @@ def _class_family(rng: np.random.Generator, count: int = 4) -> list[Case]:
 Y10 = ints(1, 1, 1, 1, 0, 0, 0, 0, 0, 0)
 P10 = ints(1, 1, 1, 0, 1, 1, 0, 0, 0, 0)
 
+TENSOR_HINT = "return a Python float (float(t) or t.item()), not a 0-d torch tensor."
+
+
+def _acc_in_place(y_true, y_pred):
+    y_pred -= y_true  # the caller's predictions become the differences
+    return float(np.mean(y_pred == 0))
+
+
+def _acc_torch(y_true, y_pred):
+    return (torch.from_numpy(y_pred) == torch.from_numpy(y_true)).double().mean()
+
 register(Check(
     id="accuracy", lesson=LESSON, reference=M.accuracy, result="float",
     cases=[Case((ints(0, 1, 2, 2, 1), ints(0, 2, 2, 2, 0))),
@@ -810,9 +893,15 @@ register(Check(
     forbidden=METRIC_FORBIDDEN,
     delegate=lambda y, p: __import__("sklearn.metrics", fromlist=["accuracy_score"]).accuracy_score(y, p),
     hint="accuracy = (number of positions where y_pred == y_true) / n.",
-    wrong=[WrongAnswer(lambda y, p: float(np.sum(y == p)), "divide the number of correct predictions by n."),
-           WrongAnswer(lambda y, p: 100.0 * np.mean(y == p), "return a fraction in [0, 1], not a percentage."),
-           WrongAnswer(lambda y, p: float(np.mean(y != p)), "that is the error rate; accuracy counts the matches.")],
+    wrong=[WrongAnswer(_acc_in_place, "`y_pred -= y_true` overwrites the caller's predictions; compare them "
+                                      "without modifying them (y_true == y_pred).", clause="no_mutation"),
+           WrongAnswer(lambda y, p: float(np.sum(y == p)), "divide the number of correct predictions by n.",
+                       clause="value"),
+           WrongAnswer(lambda y, p: 100.0 * np.mean(y == p), "return a fraction in [0, 1], not a percentage.",
+                       clause="value"),
+           WrongAnswer(lambda y, p: float(np.mean(y != p)), "that is the error rate; accuracy counts the matches.",
+                       clause="value"),
+           WrongAnswer(_acc_torch, TENSOR_HINT, clause="dtype")],
 ))
 
 
@@ -842,6 +931,14 @@ def _cm_variant(transpose=False, dtype=np.int64, k_of=None, buffered=False):
     return cm
 
 
+def _cm_flat_in_place(y_true, y_pred, n_classes=None):
+    k = n_classes if n_classes is not None else int(max(y_true.max(), y_pred.max())) + 1
+    flat = y_true  # not a copy: the caller's labels become flat indices
+    flat *= k
+    flat += y_pred
+    return np.bincount(flat, minlength=k * k).reshape(k, k)
+
+
 def _cm_family(rng: np.random.Generator) -> list[Case]:
     cases = _class_family(rng, 3)
     y, p = _labels_pair(rng, int(rng.integers(2, 40)), 3)
@@ -863,18 +960,23 @@ register(Check(
     delegate=lambda y, p, n_classes=None: __import__("sklearn.metrics", fromlist=["confusion_matrix"]).confusion_matrix(
         y, p, labels=np.arange(n_classes if n_classes is not None else max(y.max(), p.max()) + 1)),
     hint="C[j, k] counts the samples of true class j predicted as k; K = n_classes or max label + 1.",
-    wrong=[WrongAnswer(_cm_variant(transpose=True),
-                       "rows are the true classes and columns the predicted ones: count C[y_true[i], y_pred[i]]."),
+    wrong=[WrongAnswer(_cm_flat_in_place,
+                       "`flat = y_true` is not a copy, so `flat *= K` changes the caller's labels; compute "
+                       "y_true * K + y_pred into a new array.", clause="no_mutation"),
+           WrongAnswer(_cm_variant(transpose=True),
+                       "rows are the true classes and columns the predicted ones: count C[y_true[i], y_pred[i]].",
+                       clause="value"),
            WrongAnswer(_cm_variant(dtype=np.float64),
-                       "counts are integers: create the matrix with dtype=np.int64 (np.zeros defaults to float64)."),
+                       "counts are integers: create the matrix with dtype=np.int64 (np.zeros defaults to float64).",
+                       clause="dtype"),
            WrongAnswer(_cm_variant(buffered=True),
                        "C[y_true, y_pred] += 1 adds 1 only once per repeated (true, predicted) pair; use "
-                       "np.add.at(C, (y_true, y_pred), 1) or a loop."),
+                       "np.add.at(C, (y_true, y_pred), 1) or a loop.", clause="value"),
            WrongAnswer(_cm_variant(k_of=lambda y, p, n: n if n is not None else len(np.union1d(y, p))),
                        "K = n_classes when given, else max(y_true.max(), y_pred.max()) + 1: a class that never "
-                       "occurs still gets its row and column."),
+                       "occurs still gets its row and column.", clause="shape"),
            WrongAnswer(_cm_variant(k_of=lambda y, p, n: int(max(y.max(), p.max())) + 1),
-                       "use n_classes when it is given (labels 0..n_classes−1 may not all occur).")],
+                       "use n_classes when it is given (labels 0..n_classes−1 may not all occur).", clause="shape")],
 ))
 
 
@@ -911,6 +1013,12 @@ def _prf_variant(swap=False, ignore_positive=False, arithmetic=False, zero="ok")
     return prf
 
 
+def _prf_binarized_in_place(y_true, y_pred, positive=1):
+    for a in (y_true, y_pred):
+        a[:] = a == positive  # one-vs-rest labels written over the caller's arrays
+    return _prf_variant()(y_true, y_pred, 1)
+
+
 def _prf_family(rng: np.random.Generator) -> list[Case]:
     cases = []
     for _ in range(4):
@@ -919,6 +1027,8 @@ def _prf_family(rng: np.random.Generator) -> list[Case]:
         cases.append(Case((y, p), {"positive": int(rng.integers(0, k))}))
     y, p = _labels_pair(rng, int(rng.integers(4, 30)), 3)
     cases.append(Case((y, np.where(p == 2, 0, p)), {"positive": 2}))  # class 2 is never predicted
+    y, p = _labels_pair(rng, int(rng.integers(3, 9)), 3)  # few positives: counts of 0, 1 and TP <= FP, FN
+    cases.append(Case((y, p), {"positive": int(rng.integers(0, 3))}))
     return _hide(cases)
 
 
@@ -931,7 +1041,10 @@ register(Check(
            Case((ints(0, 1, 2, 2, 1, 0), ints(0, 2, 2, 2, 0, 1)), {"positive": 2},
                 hint="one-vs-rest: class `positive` is 'positive', every other class 'negative'."),
            Case((ints(1, 1, 0, 0), ints(0, 0, 0, 0)), hint=ZERO_DIV),
-           Case((ints(0, 0, 0), ints(0, 1, 0)), hint=ZERO_DIV)],
+           Case((ints(0, 0, 0), ints(0, 1, 0)), hint=ZERO_DIV),
+           Case((ints(1, 1, 1, 0, 0, 0), ints(1, 0, 0, 1, 1, 0)), hint="TP=1, FP=2, FN=2: precision, recall and F1 are 1/3."),
+           Case((ints(0, 1, 0, 2), ints(2, 1, 0, 0)),
+                hint="TP=1, FP=0, FN=0: one predicted positive, and it is right: precision = recall = F1 = 1.")],
     families=_prf_family,
     probe=_probe_prf,
     forbidden=METRIC_FORBIDDEN,
@@ -939,12 +1052,18 @@ register(Check(
         __import__("sklearn.metrics", fromlist=["precision_recall_fscore_support"]).precision_recall_fscore_support(
             y == positive, p == positive, average="binary", zero_division=0)[:3]),
     hint="precision = TP/(TP+FP), recall = TP/(TP+FN), F1 = 2PR/(P+R), counting class `positive` against the rest.",
-    wrong=[WrongAnswer(_prf_variant(swap=True),
-                       "precision divides by the predicted positives (TP + FP), recall by the actual positives (TP + FN)."),
-           WrongAnswer(_prf_variant(ignore_positive=True), "use the `positive` argument instead of the label 1."),
-           WrongAnswer(_prf_variant(arithmetic=True), "F1 is the harmonic mean 2PR/(P + R), not (P + R)/2."),
-           WrongAnswer(_prf_variant(zero="python"), ZERO_DIV),
-           WrongAnswer(_prf_variant(zero="numpy"), ZERO_DIV)],
+    wrong=[WrongAnswer(_prf_binarized_in_place,
+                       "`y_true[:] = y_true == positive` overwrites the caller's labels; compare into new "
+                       "arrays instead (t = y_true == positive).", clause="no_mutation"),
+           WrongAnswer(_prf_variant(swap=True),
+                       "precision divides by the predicted positives (TP + FP), recall by the actual positives (TP + FN).",
+                       clause="value"),
+           WrongAnswer(_prf_variant(ignore_positive=True), "use the `positive` argument instead of the label 1.",
+                       clause="value"),
+           WrongAnswer(_prf_variant(arithmetic=True), "F1 is the harmonic mean 2PR/(P + R), not (P + R)/2.",
+                       clause="value"),
+           WrongAnswer(_prf_variant(zero="python"), ZERO_DIV, clause="value"),
+           WrongAnswer(_prf_variant(zero="numpy"), ZERO_DIV, clause="value")],
 ))
 
 
@@ -961,6 +1080,18 @@ def _reg_family(rng: np.random.Generator, count: int = 4) -> list[Case]:
 
 Y4, P4 = arr(3.0, -0.5, 2.0, 7.0), arr(2.5, 0.0, 2.0, 8.0)
 
+
+def _mse_in_place(y_true, y_pred):
+    y_pred -= y_true  # the residual written over the caller's predictions
+    return float(np.mean(y_pred ** 2))
+
+
+def _mae_in_place(y_true, y_pred):
+    err = y_true  # not a copy
+    err -= y_pred
+    np.abs(err, out=err)
+    return float(err.mean())
+
 register(Check(
     id="mse", lesson=LESSON, reference=M.mse, result="float",
     cases=[Case((Y4, P4)), Case((arr(1.0, 2.0), arr(1.0, 2.0))), Case((arr(0.0, 0.0, 0.0), arr(1.0, -2.0, 3.0)))],
@@ -968,9 +1099,17 @@ register(Check(
     forbidden=METRIC_FORBIDDEN + TORCH_LOSSES,
     delegate=lambda y, p: __import__("sklearn.metrics", fromlist=["mean_squared_error"]).mean_squared_error(y, p),
     hint="MSE = mean of (y_true − y_pred)².",
-    wrong=[WrongAnswer(lambda y, p: float(np.sqrt(np.mean((y - p) ** 2))), "that is the RMSE: MSE has no square root."),
-           WrongAnswer(lambda y, p: float(np.sum((y - p) ** 2)), "take the mean over the samples, not the sum."),
-           WrongAnswer(lambda y, p: float(np.mean(y - p) ** 2), "square each difference first, then average.")],
+    wrong=[WrongAnswer(_mse_in_place, "`y_pred -= y_true` overwrites the caller's predictions; compute the "
+                                      "residual into a new array (d = y_true − y_pred).", clause="no_mutation"),
+           WrongAnswer(lambda y, p: float(np.sqrt(np.mean((y - p) ** 2))), "that is the RMSE: MSE has no square root.",
+                       clause="value"),
+           WrongAnswer(lambda y, p: float(np.sum((y - p) ** 2)), "take the mean over the samples, not the sum.",
+                       clause="value"),
+           WrongAnswer(lambda y, p: float(np.mean(y - p) ** 2), "square each difference first, then average.",
+                       clause="value"),
+           WrongAnswer(lambda y, p: np.mean((y - p) ** 2, keepdims=True),
+                       "keepdims=True returns an array of shape (1,); return a single float (float(np.mean(...))).",
+                       clause="dtype")],
 ))
 
 register(Check(
@@ -980,10 +1119,18 @@ register(Check(
     forbidden=METRIC_FORBIDDEN + TORCH_LOSSES,
     delegate=lambda y, p: __import__("sklearn.metrics", fromlist=["mean_absolute_error"]).mean_absolute_error(y, p),
     hint="MAE = mean of |y_true − y_pred|.",
-    wrong=[WrongAnswer(lambda y, p: float(np.mean(y - p)), "take the absolute value of each difference: "
-                                                           "positive and negative errors must not cancel."),
-           WrongAnswer(lambda y, p: float(np.median(np.abs(y - p))), "average the absolute errors (mean, not median)."),
-           WrongAnswer(lambda y, p: float(np.sum(np.abs(y - p))), "take the mean over the samples, not the sum.")],
+    wrong=[WrongAnswer(_mae_in_place, "`err = y_true` is not a copy, so `err -= y_pred` and np.abs(err, out=err) "
+                                      "overwrite the caller's targets; compute np.abs(y_true − y_pred) into a new "
+                                      "array.", clause="no_mutation"),
+           WrongAnswer(lambda y, p: float(np.mean(y - p)), "take the absolute value of each difference: "
+                                                           "positive and negative errors must not cancel.",
+                       clause="value"),
+           WrongAnswer(lambda y, p: float(np.median(np.abs(y - p))), "average the absolute errors (mean, not median).",
+                       clause="value"),
+           WrongAnswer(lambda y, p: float(np.sum(np.abs(y - p))), "take the mean over the samples, not the sum.",
+                       clause="value"),
+           WrongAnswer(lambda y, p: torch.abs(torch.from_numpy(y) - torch.from_numpy(p)).mean(), TENSOR_HINT,
+                       clause="dtype")],
 ))
 
 
@@ -1001,6 +1148,23 @@ def _r2_safe(y, p):
     ss_res = float(np.sum((y - p) ** 2))
     if ss_tot == 0.0:
         return 1.0 if ss_res == 0.0 else 0.0
+    return 1.0 - ss_res / ss_tot
+
+
+def _r2_centres_in_place(y_true, y_pred):
+    ss_res = float(np.sum((y_true - y_pred) ** 2))
+    y_true -= y_true.mean()  # centred in the caller's array
+    ss_tot = float(np.sum(y_true ** 2))
+    if ss_tot == 0.0:
+        return 1.0 if ss_res == 0.0 else 0.0
+    return 1.0 - ss_res / ss_tot
+
+
+def _r2_keepdims(y_true, y_pred):
+    ss_res = np.sum((y_true - y_pred) ** 2, keepdims=True)
+    ss_tot = np.sum((y_true - y_true.mean()) ** 2, keepdims=True)
+    if ss_tot == 0:
+        return 1.0 if ss_res == 0 else 0.0
     return 1.0 - ss_res / ss_tot
 
 
@@ -1028,12 +1192,19 @@ register(Check(
     delegate=lambda y, p: __import__("sklearn.metrics", fromlist=["r2_score"]).r2_score(y, p),
     hint="R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)², with ȳ the mean of y_true.",
     warning_hint=CONST_HINT,
-    wrong=[WrongAnswer(_r2_naive, CONST_HINT),
-           WrongAnswer(_r2_pred_mean, "the denominator measures the spread of y_true around its own mean: Σ(y − ȳ)²."),
+    wrong=[WrongAnswer(_r2_centres_in_place, "`y_true -= y_true.mean()` centres the caller's array in place; "
+                                             "compute y_true − y_true.mean() into a new array.", clause="no_mutation"),
+           WrongAnswer(_r2_naive, CONST_HINT, clause="value"),
+           WrongAnswer(_r2_pred_mean, "the denominator measures the spread of y_true around its own mean: Σ(y − ȳ)².",
+                       clause="value"),
            WrongAnswer(lambda y, p: max(0.0, _r2_safe(y, p)),
-                       "do not clip: R² is negative when the model does worse than always predicting ȳ."),
+                       "do not clip: R² is negative when the model does worse than always predicting ȳ.",
+                       clause="value"),
            WrongAnswer(lambda y, p: float(np.corrcoef(y, p)[0, 1] ** 2) if np.std(y) and np.std(p) else _r2_safe(y, p),
-                       "R² is 1 − SS_res/SS_tot, not the squared correlation (which ignores bias and scale errors).")],
+                       "R² is 1 − SS_res/SS_tot, not the squared correlation (which ignores bias and scale errors).",
+                       clause="value"),
+           WrongAnswer(_r2_keepdims, "keepdims=True makes the sums, and so R², arrays of shape (1,); return a "
+                                     "single float.", clause="dtype")],
 ))
 
 
@@ -1043,6 +1214,23 @@ def _auc_pairs(y, s, tie):
     pos, neg = s[y == 1], s[y == 0]
     diff = pos[:, None] - neg[None, :]
     return float(((diff > 0) + tie * (diff == 0)).mean())
+
+
+def _auc_sorts_in_place(y_true, scores):
+    """Mann-Whitney with mid-ranks, but `scores.sort()` reorders the caller's array."""
+    ys = y_true[np.argsort(scores, kind="stable")]
+    scores.sort()
+    _, start, counts = np.unique(scores, return_index=True, return_counts=True)
+    ranks = np.repeat(start + (counts + 1) / 2, counts)  # 1-based mean rank of each tie group
+    n_pos = int(ys.sum())
+    n_neg = ys.size - n_pos
+    return float((ranks[ys == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def _auc_torch(y_true, scores):
+    y, s = torch.from_numpy(y_true), torch.from_numpy(scores)
+    diff = s[y == 1][:, None] - s[y == 0][None, :]
+    return ((diff > 0).double() + 0.5 * (diff == 0).double()).mean()
 
 
 def _auc_cases(rng: np.random.Generator) -> list[Case]:
@@ -1066,10 +1254,14 @@ register(Check(
     forbidden=METRIC_FORBIDDEN + CURVE_HELPERS,
     delegate=lambda y, s: __import__("sklearn.metrics", fromlist=["roc_auc_score"]).roc_auc_score(y, s),
     hint="AUC = fraction of (positive, negative) pairs in which the positive has the higher score, ties counting ½.",
-    wrong=[WrongAnswer(lambda y, s: _auc_pairs(y, s, 0.0), "tied scores count one half, not zero."),
-           WrongAnswer(lambda y, s: _auc_pairs(y, s, 1.0), "tied scores count one half, not one."),
+    wrong=[WrongAnswer(_auc_sorts_in_place, "scores.sort() sorts the caller's array in place; use np.sort(scores) "
+                                            "or np.argsort(scores), which return new arrays.", clause="no_mutation"),
+           WrongAnswer(lambda y, s: _auc_pairs(y, s, 0.0), "tied scores count one half, not zero.", clause="value"),
+           WrongAnswer(lambda y, s: _auc_pairs(y, s, 1.0), "tied scores count one half, not one.", clause="value"),
            WrongAnswer(lambda y, s: 1.0 - _auc_pairs(y, s, 0.5),
-                       "count the pairs in which the *positive* sample has the higher score."),
+                       "count the pairs in which the *positive* sample has the higher score.", clause="value"),
            WrongAnswer(lambda y, s: float(np.mean((s >= 0.5) == (y == 1))),
-                       "AUC ranks the scores over all thresholds; it is not the accuracy at threshold 0.5.")],
+                       "AUC ranks the scores over all thresholds; it is not the accuracy at threshold 0.5.",
+                       clause="value"),
+           WrongAnswer(_auc_torch, TENSOR_HINT, clause="dtype")],
 ))

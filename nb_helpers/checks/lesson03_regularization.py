@@ -105,16 +105,28 @@ def _l1_squares(params, lam):
     return lam * sum((p * p).sum() for p in params)
 
 
+def _l1_first_for_dtype(params, lam):
+    total = torch.zeros((), dtype=next(iter(params)).dtype)  # next() uses up the first tensor of a generator
+    for p in params:
+        total = total + p.abs().sum()
+    return lam * total
+
+
 register(Check(
     id="l1_penalty", lesson=LESSON, reference=R.l1_penalty, result="plain", probe=_probe_penalty,
     cases=_penalty_cases(301), families=_penalty_family,
     forbidden=("torch.nn.functional.l1_loss", "torch.nn.L1Loss", "torch.nn.modules.loss.L1Loss"),
     delegate=lambda params, lam: lam * sum(F.l1_loss(p, torch.zeros_like(p), reduction="sum") for p in params),
     hint="λ·Σ|w| over every entry of every tensor, as a 0-d tensor that autograd can differentiate.",
-    wrong=[WrongAnswer(_l1_item, "return the tensor itself, not a Python number (.item()/float() cut the autograd graph)."),
+    wrong=[WrongAnswer(_l1_item, "return the tensor itself, not a Python number (.item()/float() cut the autograd graph).",
+                       clause="autograd"),
            WrongAnswer(_l1_mean, "sum |w| over every entry (.sum()), don't average: the penalty is λ·Σ|w|."),
-           WrongAnswer(_l1_sqrt, "sqrt(w²) has no gradient at w = 0 (autograd returns nan there); use w.abs()."),
-           WrongAnswer(_l1_squares, "that is the L2 penalty (λ·Σw²); L1 sums absolute values: λ·Σ|w|.")],
+           WrongAnswer(_l1_sqrt, "sqrt(w²) has no gradient at w = 0 (autograd returns nan there); use w.abs().",
+                       clause="autograd"),
+           WrongAnswer(_l1_squares, "that is the L2 penalty (λ·Σw²); L1 sums absolute values: λ·Σ|w|."),
+           WrongAnswer(_l1_first_for_dtype, "`params` may be a one-shot generator: next(iter(params)) took its first "
+                                            "tensor out of the loop. Read it once (params = list(params)) or start "
+                                            "the sum from the first term.", clause="generator")],
 ))
 
 
@@ -134,16 +146,28 @@ def _l2_mean(params, lam):
     return lam * sum((p * p).mean() for p in params)
 
 
+def _l2_first_for_dtype(params, lam):
+    first = next(iter(params))  # takes the first tensor out of a generator: the loop below never sees it
+    total = torch.zeros((), dtype=first.dtype, device=first.device)
+    for p in params:
+        total = total + (p * p).sum()
+    return lam * total
+
+
 register(Check(
     id="l2_penalty", lesson=LESSON, reference=R.l2_penalty, result="plain", probe=_probe_penalty,
     cases=_penalty_cases(311), families=_penalty_family,
     forbidden=("torch.nn.functional.mse_loss", "torch.nn.MSELoss", "torch.nn.modules.loss.MSELoss"),
     delegate=lambda params, lam: lam * sum(F.mse_loss(p, torch.zeros_like(p), reduction="sum") for p in params),
     hint="λ·Σw² over every entry of every tensor, as a 0-d tensor that autograd can differentiate.",
-    wrong=[WrongAnswer(_l2_item, "return the tensor itself, not a Python number (.item()/float() cut the autograd graph)."),
+    wrong=[WrongAnswer(_l2_item, "return the tensor itself, not a Python number (.item()/float() cut the autograd graph).",
+                       clause="autograd"),
            WrongAnswer(_l2_half, "this lesson's L2 term is λ·Σw² without the ½ (so it matches weight_decay = 2λ)."),
            WrongAnswer(_l2_norm, "square the weights and sum them: λ·Σw², not λ·‖w‖ (no square root)."),
-           WrongAnswer(_l2_mean, "sum w² over every entry (.sum()), don't average: the penalty is λ·Σw².")],
+           WrongAnswer(_l2_mean, "sum w² over every entry (.sum()), don't average: the penalty is λ·Σw²."),
+           WrongAnswer(_l2_first_for_dtype, "`params` may be a one-shot generator: next(iter(params)) took its first "
+                                            "tensor out of the loop. Read it once (params = list(params)) or start "
+                                            "the sum from the first term.", clause="generator")],
 ))
 
 
@@ -164,13 +188,15 @@ def _probe_bce(obj, args, kwargs):
     return facts
 
 
-def _bce_case(seed: int, n: int, shapes, l1: float, l2: float) -> Case:
+def _bce_case(seed: int, n: int, shapes, l1: float | None, l2: float | None, hint: str | None = None) -> Case:
+    """l1/l2 None: the keyword is not passed, so the function's default is used."""
     def make():
         rng = np.random.default_rng(seed)
         logits = torch.tensor(rng.normal(0, 2, size=n), requires_grad=True)
         targets = torch.tensor(rng.integers(0, 2, size=n).astype(np.float64))
-        return (logits, targets, _tensors(seed + 1, shapes)), {"l1": l1, "l2": l2}
-    return Case(make=make)
+        kwargs = {k: v for k, v in (("l1", l1), ("l2", l2)) if v is not None}
+        return (logits, targets, _tensors(seed + 1, shapes)), kwargs
+    return Case(make=make, hint=hint)
 
 
 def _bce_family(rng: np.random.Generator) -> list[Case]:
@@ -204,16 +230,37 @@ def _bce_of_probabilities(logits, targets, weights, l1=0.0, l2=0.0):
             + l1 * sum(w.abs().sum() for w in ws) + l2 * sum((w * w).sum() for w in ws))
 
 
+def _bce_penalty_item(logits, targets, weights, l1=0.0, l2=0.0):
+    penalty = sum(l1 * w.abs().sum().item() + l2 * (w * w).sum().item() for w in weights)  # plain floats
+    return F.binary_cross_entropy_with_logits(logits, targets) + penalty
+
+
+def _bce_plus_minus_one_in_place(logits, targets, weights, l1=0.0, l2=0.0):
+    ws = list(weights)
+    y = targets.mul_(2.0).sub_(1.0)  # {0, 1} -> {-1, +1}, written into the caller's targets
+    return (F.softplus(-y * logits).mean()
+            + l1 * sum(w.abs().sum() for w in ws) + l2 * sum((w * w).sum() for w in ws))
+
+
 register(Check(
     id="regularized_bce", lesson=LESSON, reference=R.regularized_bce, result="plain", probe=_probe_bce,
     cases=[_bce_case(321, 4, [(3,)], 0.0, 0.0), _bce_case(322, 5, [(2, 3), (2,)], 0.0, 0.1),
-           _bce_case(323, 6, [(3, 2), (1, 3)], 0.05, 0.0), _bce_case(324, 8, [(4,), (2, 2), (3,)], 0.05, 0.2)],
+           _bce_case(323, 6, [(3, 2), (1, 3)], 0.05, 0.0), _bce_case(324, 8, [(4,), (2, 2), (3,)], 0.05, 0.2),
+           _bce_case(325, 5, [(2, 2)], None, None,
+                     hint="called without l1 and l2, the defaults l1=0.0 and l2=0.0 apply: no penalty is added.")],
     families=_bce_family,
     forbidden=(),
     delegate=lambda logits, targets, weights, l1=0.0, l2=0.0: R.regularized_bce(logits, targets, weights, l1, l2),
     hint="mean BCE from logits (F.binary_cross_entropy_with_logits) + l1·Σ|w| + l2·Σw² over every tensor in weights.",
-    wrong=[WrongAnswer(_bce_generator_twice, "`weights` may be a one-shot generator: the L1 sum used it up and the L2 "
-                                             "sum saw nothing. Read it once: weights = list(weights)."),
+    wrong=[WrongAnswer(_bce_plus_minus_one_in_place, "don't write into `targets` (targets.mul_(2).sub_(1) changes the "
+                                                     "caller's labels); build the ±1 labels as a new tensor: "
+                                                     "y = 2 * targets - 1.", clause="no_mutation"),
+           WrongAnswer(_bce_generator_twice, "`weights` may be a one-shot generator: the L1 sum used it up and the L2 "
+                                             "sum saw nothing. Read it once: weights = list(weights).",
+                       clause="generator"),
+           WrongAnswer(_bce_penalty_item, "keep the penalties as tensors: .item()/float() cut them out of the autograd "
+                                          "graph, so the weights get no gradient from l1·Σ|w| + l2·Σw².",
+                       clause="autograd"),
            WrongAnswer(_bce_per_n, "the penalties are added as they are, not divided by the number of samples N."),
            WrongAnswer(_bce_sum, "the data term is the *mean* BCE over the samples (the default reduction), not the sum."),
            WrongAnswer(_bce_of_probabilities, "binary_cross_entropy_with_logits takes the raw logits; don't apply "
@@ -286,19 +333,23 @@ register(Check(
            WrongAnswer(_st_no_sign, "multiply by sign(w): negative weights must stay negative."),
            WrongAnswer(_st_clip, "soft-thresholding shrinks towards 0 (sign(w)·max(|w| − t, 0)); clipping to [−t, t] "
                                  "is a different operation."),
-           WrongAnswer(_st_in_place, "return a new array/tensor; don't overwrite w."),
+           WrongAnswer(_st_in_place, "return a new array/tensor; don't overwrite w.", clause="no_mutation"),
            WrongAnswer(_st_numpy_only, "a tensor in, a tensor out: use torch operations (torch.sign, torch.clamp) "
-                                       "when w is a torch.Tensor.")],
+                                       "when w is a torch.Tensor.", clause="dtype")],
 ))
 
 
 # ============================================================================ dropout
 
-def _dropout_facts(obj, x: torch.Tensor, p: float, training: bool, seed: int | None, large: bool) -> dict:
-    """Observable properties of inverted dropout, as words (masks are never compared with torch's)."""
-    gen = None if seed is None else torch.Generator().manual_seed(seed)
+def _dropout_facts(obj, x: torch.Tensor, p: float, kw: dict, large: bool) -> dict:
+    """Observable properties of inverted dropout, as words (masks are never compared with torch's).
+
+    `kw` are the case's own keywords (training, generator), passed only when the case gives them, so
+    that the defaults are exercised too."""
+    gen = kw.get("generator")
+    seed = None if gen is None else gen.initial_seed()
     torch.manual_seed(1234)
-    out = obj(x, p, training=training, generator=gen)
+    out = obj(x, p, **kw)
     facts = {"returns": "a tensor" if isinstance(out, torch.Tensor) else f"a {type(out).__name__}"}
     if not isinstance(out, torch.Tensor):
         return facts
@@ -318,24 +369,34 @@ def _dropout_facts(obj, x: torch.Tensor, p: float, training: bool, seed: int | N
     if seed is not None:
         torch.manual_seed(98765)  # another global state: the mask must come from `generator` alone
         gen2 = torch.Generator().manual_seed(seed)
-        again = obj(x, p, training=training, generator=gen2)
+        again = obj(x, p, **{**kw, "generator": gen2})
         facts["same seeded generator"] = ("same output" if isinstance(again, torch.Tensor) and torch.equal(again, out)
                                           else "different output")
-        later = obj(x, p, training=training, generator=gen2)
+        later = obj(x, p, **{**kw, "generator": gen2})
         facts["next call, same generator"] = ("a new mask" if isinstance(later, torch.Tensor) and not torch.equal(later, out)
                                               else "the same mask")
     return facts
 
 
+def _dropout_on_device(obj, x: torch.Tensor, p: float, kw: dict) -> dict:
+    """x on another device (PyTorch's 'meta' device, which every machine has, stands in for a GPU): the result
+    must be built there, mask included. Meta tensors have no values, so only the kind of result is compared."""
+    out = obj(x, p, **kw)
+    if not isinstance(out, torch.Tensor):
+        return {"returns": f"a {type(out).__name__}"}
+    return {"returns": "a tensor", "shape": list(out.shape), "dtype": str(out.dtype).removeprefix("torch."),
+            "device": out.device.type, "result": "x itself" if out is x else "a new tensor"}
+
+
 def _probe_dropout(obj, args, kwargs):
     x, p = args
-    training = kwargs.get("training", True)
-    gen = kwargs.get("generator")
-    if not training or p in (0.0, 1.0) or not 0.0 <= p <= 1.0:  # deterministic outcome (or an error)
-        out = obj(x, p, training=training, generator=gen) if "generator" in kwargs else obj(x, p, training=training)
+    kw = {k: v for k, v in kwargs.items() if not k.startswith("_")}  # "_device": a private marker of the case
+    if kwargs.get("_device"):
+        return _dropout_on_device(obj, x.to(kwargs["_device"]), p, kw)
+    if not kw.get("training", True) or p in (0.0, 1.0) or not 0.0 <= p <= 1.0:  # deterministic outcome (or an error)
+        out = obj(x, p, **kw)
         return {"returns": "a tensor" if isinstance(out, torch.Tensor) else f"a {type(out).__name__}", "value": out}
-    seed = None if gen is None else gen.initial_seed()
-    return _dropout_facts(obj, x, p, training, seed, large=x.numel() >= 10_000)
+    return _dropout_facts(obj, x, p, kw, large=x.numel() >= 10_000)
 
 
 def _x(seed: int, shape) -> torch.Tensor:
@@ -345,13 +406,13 @@ def _x(seed: int, shape) -> torch.Tensor:
     return torch.from_numpy(a)
 
 
-def _dropout_case(seed: int, shape, p: float, with_generator: bool = True, **kwargs) -> Case:
+def _dropout_case(seed: int, shape, p: float, with_generator: bool = True, hint: str | None = None, **kwargs) -> Case:
     def make():
         kw = dict(kwargs)
         if with_generator:
             kw["generator"] = torch.Generator().manual_seed(seed)
         return (_x(seed, shape), p), kw
-    return Case(make=make)
+    return Case(make=make, hint=hint)
 
 
 def _dropout_family(rng: np.random.Generator) -> list[Case]:
@@ -363,17 +424,39 @@ def _dropout_family(rng: np.random.Generator) -> list[Case]:
     return cases
 
 
+ON_DEVICE = ("this call passes x on PyTorch's 'meta' device (a stand-in for a GPU): draw the mask on x's device "
+             "(torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)) and build the result there.")
+
+
 def _dropout_variant(x, p, training=True, generator=None, *, keep_prob=None, scale=True, use_training=True,
-                     use_generator=True, guard_p1=True):
-    if not 0.0 <= p <= 1.0:
+                     use_generator=True, guard_p1=True, validate=True, on_device=True):
+    if validate and not 0.0 <= p <= 1.0:
         raise ValueError("p must be in [0, 1]")
     if (use_training and not training) or p == 0.0:
         return x
     if guard_p1 and p == 1.0:
         return torch.zeros_like(x)
-    u = torch.rand(x.shape, generator=generator if use_generator else None, dtype=x.dtype)
+    u = torch.rand(x.shape, generator=generator if use_generator else None, dtype=x.dtype,
+                   device=x.device if on_device else None)
     mask = (u < (1.0 - p if keep_prob is None else keep_prob(p))).to(x.dtype)
     return x * mask / (1.0 - p) if scale else x * mask
+
+
+def _dropout_assert(x, p, training=True, generator=None):
+    assert 0.0 <= p <= 1.0, "p must be a probability"
+    return _dropout_variant(x, p, training, generator, validate=False)
+
+
+def _dropout_zero_x(x, p, training=True, generator=None):
+    if not 0.0 <= p <= 1.0:
+        raise ValueError("p must be in [0, 1]")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return torch.zeros_like(x)
+    keep = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype) < 1.0 - p
+    x[~keep] = 0.0  # zeroes the caller's tensor
+    return x / (1.0 - p)
 
 
 register(Check(
@@ -385,7 +468,8 @@ register(Check(
            _dropout_case(335, (3,), 1.5),
            _dropout_case(336, (3,), -0.1),
            _dropout_case(337, (200, 100), 0.2),
-           _dropout_case(338, (6, 7), 0.4, with_generator=False)],
+           _dropout_case(338, (6, 7), 0.4, with_generator=False),
+           _dropout_case(339, (4, 5), 0.3, hint=ON_DEVICE, _device="meta")],
     families=_dropout_family,
     forbidden=("torch.nn.functional.dropout", "torch.nn.functional.dropout1d", "torch.nn.functional.dropout2d",
                "torch.nn.functional.dropout3d", "torch.nn.functional.alpha_dropout",
@@ -394,12 +478,14 @@ register(Check(
                "torch.nn.modules.dropout.Dropout", "torch._VF.dropout"),
     delegate=lambda x, p, training=True, generator=None: F.dropout(x, p, training),
     hint="inverted dropout: keep each entry with probability 1 − p and divide the kept ones by 1 − p.",
-    wrong=[WrongAnswer(lambda x, p, training=True, generator=None: _dropout_variant(x, p, training, generator, scale=False),
+    wrong=[WrongAnswer(_dropout_zero_x, "build a new tensor (torch.where(keep, x / (1 − p), 0) or x * mask / (1 − p)); "
+                                        "x[~keep] = 0 zeroes the caller's tensor.", clause="no_mutation"),
+           WrongAnswer(lambda x, p, training=True, generator=None: _dropout_variant(x, p, training, generator, scale=False),
                        "divide the kept entries by 1 − p (inverted dropout), so that the expected output equals x."),
            WrongAnswer(lambda x, p, training=True, generator=None: _dropout_variant(x, p, training, generator,
                                                                                     use_generator=False),
                        "draw the mask from the generator you are given: torch.rand(x.shape, generator=generator, "
-                       "device=x.device, dtype=x.dtype)."),
+                       "device=x.device, dtype=x.dtype).", clause="randomness"),
            WrongAnswer(lambda x, p, training=True, generator=None: _dropout_variant(x, p, training, generator,
                                                                                     use_training=False),
                        "when training is False (model.eval()), dropout does nothing: return x."),
@@ -408,7 +494,16 @@ register(Check(
                        "with p = 1 every entry is dropped: return zeros (x·0/(1 − p) is 0/0 = nan)."),
            WrongAnswer(lambda x, p, training=True, generator=None: _dropout_variant(x, p, training, generator,
                                                                                     keep_prob=lambda q: q),
-                       "p is the probability of *dropping* an entry: keep each one with probability 1 − p.")],
+                       "p is the probability of *dropping* an entry: keep each one with probability 1 − p."),
+           WrongAnswer(lambda x, p, training=True, generator=None: _dropout_variant(x, p, training, generator,
+                                                                                    validate=False),
+                       "p outside [0, 1] is not a probability: raise ValueError before drawing a mask.",
+                       clause="errors"),
+           WrongAnswer(_dropout_assert, "an assert raises AssertionError (and is skipped under python -O); raise "
+                                        "ValueError for p outside [0, 1].", clause="errors"),
+           WrongAnswer(lambda x, p, training=True, generator=None: _dropout_variant(x, p, training, generator,
+                                                                                    on_device=False),
+                       ON_DEVICE, clause="randomness")],
 ))
 
 
@@ -503,7 +598,7 @@ register(Check(
     wrong=[WrongAnswer(_lgn_with_none, "skip the parameters whose .grad is None (frozen or unused ones) instead of "
                                        "reporting 0.0 for them."),
            WrongAnswer(_lgn_param_norms, "measure the gradient p.grad, not the parameter p itself."),
-           WrongAnswer(_lgn_tensors, "return Python floats: p.grad.norm().item()."),
+           WrongAnswer(_lgn_tensors, "return Python floats: p.grad.norm().item().", clause="dtype"),
            WrongAnswer(_lgn_squared, "the L2 norm is the square root of the sum of squares: p.grad.norm().")],
 ))
 
@@ -607,7 +702,8 @@ register(Check(
     delegate=lambda params, max_norm: torch.nn.utils.clip_grad_norm_(params, max_norm),
     hint="total = √(Σ‖g‖²) over all gradients; multiply each .grad in place by min(1, max_norm/(total + 1e-6)); "
          "return total.",
-    wrong=[WrongAnswer(lambda params, max_norm: _clip_variant(params, max_norm, listify=False), GENERATOR_ONCE),
+    wrong=[WrongAnswer(lambda params, max_norm: _clip_variant(params, max_norm, listify=False), GENERATOR_ONCE,
+                       clause="generator"),
            WrongAnswer(lambda params, max_norm: _clip_variant(params, max_norm, per_tensor=True),
                        "clip the *joint* norm of all gradients together (one coefficient for every tensor), not each "
                        "tensor's norm separately."),
@@ -618,7 +714,8 @@ register(Check(
            WrongAnswer(lambda params, max_norm: _clip_variant(params, max_norm, return_after=True),
                        "return the total norm measured *before* clipping (that is what you log)."),
            WrongAnswer(lambda params, max_norm: _clip_variant(params, max_norm, rebind=True),
-                       "change each gradient in place (p.grad.mul_(coef)) instead of assigning a new tensor to p.grad."),
+                       "change each gradient in place (p.grad.mul_(coef)) instead of assigning a new tensor to p.grad.",
+                       clause="in_place"),
            WrongAnswer(_clip_no_none_check, "skip the parameters whose .grad is None (frozen or unused ones).")],
 ))
 
@@ -725,13 +822,17 @@ def _probe_sgd(obj, args, kwargs):
     return history
 
 
-def _sgd_case(seed: int, shapes, lrs, momentum: float, nesterov: bool) -> Case:
+SGD_PROTOCOL = ("the check calls sgd_momentum_step once per step t with grads[t] and lr = lrs[t], passing the "
+                "same `velocities` list (empty at first) every time.")
+
+
+def _sgd_case(seed: int, shapes, lrs, momentum: float | None, nesterov: bool | None, hint: str = SGD_PROTOCOL) -> Case:
+    """momentum/nesterov None: the keyword is not passed, so the function's default is used."""
     rng = np.random.default_rng(seed)
     params = [rng.normal(size=s) for s in shapes]
     grads = [[rng.normal(size=s) for s in shapes] for _ in lrs]
-    return Case((params, grads, list(lrs)), {"momentum": momentum, "nesterov": nesterov},
-                hint="the check calls sgd_momentum_step once per step t with grads[t] and lr = lrs[t], passing the "
-                     "same `velocities` list (empty at first) every time.")
+    kwargs = {k: v for k, v in (("momentum", momentum), ("nesterov", nesterov)) if v is not None}
+    return Case((params, grads, list(lrs)), kwargs, hint=hint)
 
 
 def _sgd_family(rng: np.random.Generator) -> list[Case]:
@@ -784,12 +885,13 @@ def _sgd_variant(params, grads, velocities, lr, momentum=0.9, nesterov=False, *,
 
 
 def _sgd_indexing(params, grads, velocities, lr, momentum=0.9, nesterov=False):
-    for i in range(len(params)):
+    for i in range(len(params)):  # len() and params[i] need a list: a generator has neither
         if len(velocities) <= i:
             velocities.append(grads[i].copy())
         else:
-            velocities[i] = momentum * velocities[i] + grads[i]
-        params[i] = params[i] - lr * velocities[i]
+            velocities[i] *= momentum
+            velocities[i] += grads[i]
+        params[i] -= lr * (grads[i] + momentum * velocities[i] if nesterov else velocities[i])
 
 
 def _sgd_zero_init_loop(params, grads, velocities, lr, momentum=0.9, nesterov=False):
@@ -815,7 +917,10 @@ register(Check(
     cases=[_sgd_case(361, [(3,)], [0.1, 0.1, 0.1], 0.9, False),
            _sgd_case(362, [(2, 2), (3,)], [0.1, 0.1, 0.05, 0.05, 0.025], 0.9, False),
            _sgd_case(363, [(3,)], [0.1, 0.1, 0.1, 0.1], 0.9, True),
-           _sgd_case(364, [(2,), (2, 3)], [0.2, 0.1, 0.05, 0.02], 0.8, True)],
+           _sgd_case(364, [(2,), (2, 3)], [0.2, 0.1, 0.05, 0.02], 0.8, True),
+           _sgd_case(365, [(2,), (3,)], [0.1, 0.1, 0.1], None, None,
+                     hint="called without momentum and nesterov, the defaults momentum=0.9 and nesterov=False apply. "
+                          + SGD_PROTOCOL)],
     families=_sgd_family,
     forbidden=("torch.optim.SGD", "torch.optim.sgd.SGD", "torch.optim.sgd.sgd", "torch.optim._functional.sgd"),
     delegate=_sgd_delegate,
@@ -825,18 +930,18 @@ register(Check(
                        "which equals the EMA form with lr = α(1−β)."),
            WrongAnswer(lambda *a, **k: _sgd_variant(*a, **k, rebind=True),
                        "update the arrays in place (p -= lr * v): `p = p - lr * v` makes a new array and leaves the "
-                       "caller's parameter unchanged."),
+                       "caller's parameter unchanged.", clause="in_place"),
            WrongAnswer(_sgd_indexing, "params may be a one-shot generator (no len(), no indexing): loop with "
-                                      "zip(params, grads) and update each array in place."),
+                                      "zip(params, grads) instead.", clause="generator"),
            WrongAnswer(_sgd_zero_init_loop, "params may be a one-shot generator: the loop that created the velocity "
                                             "buffers used it up, so the first step changed nothing. Create each "
-                                            "buffer inside the one loop over zip(params, grads)."),
+                                            "buffer inside the one loop over zip(params, grads).", clause="generator"),
            WrongAnswer(lambda *a, **k: _sgd_variant(*a, **k, new_list=True),
                        "fill the `velocities` list you were given (velocities.append(...)); a new list is lost when "
-                       "the function returns, so the next call starts from scratch."),
+                       "the function returns, so the next call starts from scratch.", clause="state"),
            WrongAnswer(lambda *a, **k: _sgd_variant(*a, **k, alias=True),
                        "store a copy of the gradient as the first buffer (g.copy()): updating the buffer in place "
-                       "would otherwise change the caller's gradient."),
+                       "would otherwise change the caller's gradient.", clause="no_mutation"),
            WrongAnswer(lambda *a, **k: _sgd_variant(*a, **k, keras=True),
                        "keep lr out of the velocity: PyTorch's buffer is v ← μv + g and the step p ← p − lr·v. "
                        "With lr inside v (Keras: v ← μv − lr·g; p ← p + v) the buffers differ, and so do the steps "

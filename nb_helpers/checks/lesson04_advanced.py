@@ -139,6 +139,18 @@ def _gd_sum(X, y, lr, epochs):
     return w, float(b), np.array(losses)
 
 
+def _gd_shuffles_in_place(X, y, lr, epochs):
+    perm = np.random.default_rng(0).permutation(len(X))
+    X[:], y[:] = X[perm], y[perm]  # "shuffle the data first", in the caller's arrays
+    n, d = X.shape
+    w, b, losses = np.zeros(d), 0.0, []
+    for _ in range(epochs):
+        r = X @ w + b - y
+        w, b = w - lr * 2 * (X.T @ r) / n, b - lr * 2 * r.mean()
+        losses.append(np.mean((X @ w + b - y) ** 2))
+    return w, float(b), np.array(losses)
+
+
 def _gd_torch(X, y, lr, epochs):
     w = torch.zeros(X.shape[1], dtype=torch.float64, requires_grad=True)
     b = torch.zeros((), dtype=torch.float64, requires_grad=True)
@@ -167,7 +179,12 @@ register(Check(
     hint="one update per epoch from w = 0, b = 0: r = Xw + b − y, w −= lr·(2/n)·Xᵀr, b −= lr·(2/n)·Σr; "
          "then record the loss over all data.",
     delegate=_gd_torch,
-    wrong=[WrongAnswer(_gd_no_factor_two, "the gradient of mean(r²) carries a factor 2: ∇w = (2/n)·Xᵀr, ∂b = (2/n)·Σr."),
+    # a wrong answer whose values are right (only the inputs change) comes first: the engine matches hints on
+    # values, so listed later it would take the hint of any earlier answer that is right on the failing case
+    wrong=[WrongAnswer(_gd_shuffles_in_place, "leave X and y unchanged: full-batch GD uses every row each epoch, so "
+                                              "there is nothing to shuffle (and X[:] = X[perm] rewrites the caller's "
+                                              "data).", clause="no_mutation"),
+           WrongAnswer(_gd_no_factor_two, "the gradient of mean(r²) carries a factor 2: ∇w = (2/n)·Xᵀr, ∂b = (2/n)·Σr."),
            WrongAnswer(_gd_loss_before_update, "losses[e] is the loss *after* epoch e's update: recompute the residuals "
                                                "with the new (w, b)."),
            WrongAnswer(_gd_sequential, "compute both gradients at the same (w, b) before updating either: b's gradient "
@@ -222,6 +239,32 @@ def _sgd_no_factor_two(X, y, lr, epochs, seed=0):
     return w, float(b), np.array(losses)
 
 
+def _sgd_global_rng(X, y, lr, epochs, seed=0):
+    n, d = X.shape
+    np.random.seed(seed)  # the legacy global generator instead of np.random.default_rng(seed)
+    w, b, losses = np.zeros(d), 0.0, []
+    for _ in range(epochs):
+        for i in np.random.permutation(n):
+            r = X[i] @ w + b - y[i]
+            w, b = w - lr * 2 * r * X[i], b - lr * 2 * r
+        losses.append(np.mean((X @ w + b - y) ** 2))
+    return w, float(b), np.array(losses)
+
+
+def _sgd_row_view(X, y, lr, epochs, seed=0):
+    n, d = X.shape
+    rng = np.random.default_rng(seed)
+    w, b, losses = np.zeros(d), 0.0, []
+    for _ in range(epochs):
+        for i in rng.permutation(n):
+            r = X[i] @ w + b - y[i]
+            grad_w = X[i]  # a view of row i, not a copy
+            grad_w *= 2 * r  # ... so this rewrites the caller's X
+            w, b = w - lr * grad_w, b - lr * 2 * r
+        losses.append(np.mean((X @ w + b - y) ** 2))
+    return w, float(b), np.array(losses)
+
+
 def _sgd_torch(X, y, lr, epochs, seed=0):
     rng = np.random.default_rng(seed)
     w = torch.zeros(X.shape[1], dtype=torch.float64, requires_grad=True)
@@ -249,8 +292,14 @@ register(Check(
          "after every example with the gradient of (xᵢ·w + b − yᵢ)².",
     delegate=_sgd_torch,
     wrong=[WrongAnswer(_sgd_reseeded, "create the generator once, before the epoch loop: re-creating it from the seed "
-                                      "repeats the same order every epoch."),
-           WrongAnswer(_sgd_in_order, "visit the examples in the order rng.permutation(n) — a fresh permutation each epoch."),
+                                      "repeats the same order every epoch.", clause="randomness"),
+           WrongAnswer(_sgd_in_order, "visit the examples in the order rng.permutation(n) — a fresh permutation each epoch.",
+                       clause="randomness"),
+           WrongAnswer(_sgd_global_rng, "draw the orders from rng = np.random.default_rng(seed), not from the legacy "
+                                        "global generator (np.random.seed / np.random.permutation), which gives other "
+                                        "permutations.", clause="randomness"),
+           WrongAnswer(_sgd_row_view, "X[i] is a view into X: `g = X[i]; g *= 2·r` rewrites the caller's data — build the "
+                                      "gradient as a new array, 2·r·X[i].", clause="no_mutation"),
            WrongAnswer(_sgd_sequential, "compute both gradients at the same (w, b): b's gradient must use the residual "
                                         "from before w was updated."),
            WrongAnswer(_sgd_no_factor_two, "the gradient of rᵢ² is 2·rᵢ·xᵢ (and 2·rᵢ for b): keep the factor 2.")],
@@ -267,9 +316,12 @@ def _rows_data(rng: np.random.Generator, n: int, d: int, int_labels: bool) -> tu
 
 def _probe_minibatches(obj, args, kwargs):
     X, y, batch_size = args
-    batches = [(np.asarray(xb), np.asarray(yb)) for xb, yb in obj(X, y, batch_size, **kwargs)]
+    X0, y0 = X.copy(), y.copy()  # the data as given: an answer that changes X or y is reported as a mutation
+    # copies of the batches: a batch that is a view of X must not change when X does
+    batches = [(np.array(xb), np.array(yb)) for xb, yb in obj(X, y, batch_size, **kwargs)]
     if not kwargs.get("shuffle", True):
         return {"batches": [list(b) for b in batches]}
+    X, y = X0, y0
     index = {row.tobytes(): i for i, row in enumerate(X)}
     visited, aligned = [], True
     for xb, yb in batches:
@@ -279,8 +331,9 @@ def _probe_minibatches(obj, args, kwargs):
             aligned = aligned and i >= 0 and y[i] == label
     n, m = len(X), batch_size
     expected_rows = n - n % m if kwargs.get("drop_last", False) else n
-    again = [np.asarray(xb) for xb, _ in obj(X, y, batch_size, **kwargs)]
-    other = [np.asarray(xb) for xb, _ in obj(X, y, batch_size, **{**kwargs, "seed": kwargs.get("seed", 0) + 1})]
+    again = [np.array(xb) for xb, _ in obj(X.copy(), y.copy(), batch_size, **kwargs)]
+    other = [np.array(xb) for xb, _ in obj(X.copy(), y.copy(), batch_size,
+                                           **{**kwargs, "seed": kwargs.get("seed", 0) + 1})]
     same = len(again) == len(batches) and all(np.array_equal(a, b) for a, (b, _) in zip(again, batches))
     differs = len(other) != len(batches) or any(not np.array_equal(a, b) for a, (b, _) in zip(other, batches))
     return {
@@ -327,6 +380,15 @@ def _mb_seed_ignored(X, y, batch_size, shuffle=True, drop_last=False, seed=None)
         yield X[order[s:s + batch_size]], y[order[s:s + batch_size]]
 
 
+def _mb_shuffled_in_place(X, y, batch_size, shuffle=True, drop_last=False, seed=None):
+    if shuffle:
+        order = np.random.default_rng(seed).permutation(len(X))
+        X[:], y[:] = X[order], y[order]  # shuffles the caller's arrays
+    stop = len(X) - len(X) % batch_size if drop_last else len(X)
+    for s in range(0, stop, batch_size):
+        yield X[s:s + batch_size], y[s:s + batch_size]
+
+
 def _mb_dataloader(X, y, batch_size, shuffle=True, drop_last=False, seed=None):
     from torch.utils.data import DataLoader, TensorDataset
 
@@ -364,18 +426,24 @@ register(Check(
                                                                             "full batch: the iterator is empty."),
            Case((_XB, _yB, 5), {"shuffle": True, "seed": 0}),
            Case((_XB, _yB, 5), {"shuffle": True, "seed": 42, "drop_last": True}),
-           Case((_XB, _yB, 1), {"shuffle": True, "seed": 3})],
+           Case((_XB, _yB, 1), {"seed": 3}, hint="shuffle=True is the default: without a shuffle argument visit the "
+                                                 "rows in the order rng.permutation(n).")],
     families=_minibatch_cases,
     forbidden=DATALOADER,
     hint="order = rng.permutation(n) (np.arange(n) without shuffle), then yield X[idx], y[idx] for "
          "idx = order[i:i + batch_size].",
     delegate=_mb_dataloader,
-    wrong=[WrongAnswer(_mb_keep_last_always, "with drop_last=True the last, shorter batch is dropped."),
+    # first: its batches are right (only the inputs change), see batch_gd_linear
+    wrong=[WrongAnswer(_mb_shuffled_in_place, "leave X and y unchanged: take each batch as X[idx], y[idx] with idx a "
+                                              "slice of the permutation instead of shuffling the arrays in place.",
+                       clause="no_mutation"),
+           WrongAnswer(_mb_keep_last_always, "with drop_last=True the last, shorter batch is dropped."),
            WrongAnswer(_mb_drop_last_always, "keep the last, shorter batch unless drop_last=True."),
            WrongAnswer(_mb_two_permutations, "use one permutation for both X and y, or the rows no longer match "
                                              "their labels."),
            WrongAnswer(_mb_never_shuffled, "with shuffle=True visit the rows in the order rng.permutation(n)."),
-           WrongAnswer(_mb_seed_ignored, "make the order depend on `seed` only: rng = np.random.default_rng(seed).")],
+           WrongAnswer(_mb_seed_ignored, "make the order depend on `seed` only: rng = np.random.default_rng(seed).",
+                       clause="randomness")],
 ))
 
 
@@ -414,26 +482,32 @@ FIRST_STEPS = 3
 
 
 def _probe_optimizer(obj, args, kwargs):
+    """Drive the optimizer as a training loop does: the caller holds its own arrays (a model's weights), computes
+    the gradients from them and expects step() to change *those* arrays. Everything is read from the caller's
+    arrays, never from the list handed to the optimizer, which an answer could rebind item by item."""
     spec = args[0]
     params, grads = _opt_problem(spec)
+    arrays = list(params)  # the caller's arrays themselves
     opt = obj(params, **kwargs)
     out: dict[str, Any] = {}
-    later: list[list[np.ndarray]] = [[] for _ in params]
-    untouched = True
+    later: list[list[np.ndarray]] = [[] for _ in arrays]
+    untouched, in_place = True, True
     for t in range(spec["steps"]):
-        g = grads(params, t)
-        kept = [a.copy() for a in g]
+        g = grads(arrays, t)
+        kept, before = [a.copy() for a in g], [a.copy() for a in arrays]
         opt.step(g)
         untouched = untouched and all(np.array_equal(a, b) for a, b in zip(g, kept))
+        in_place = in_place and not any(np.array_equal(a, b) for a, b in zip(arrays, before))
         if t < FIRST_STEPS:  # the first steps one by one (messages name the step), the rest stacked (cheap to send)
-            out[f"params after step {t + 1}"] = [p.copy() for p in params]
+            out[f"params after step {t + 1}"] = [a.copy() for a in arrays]
         else:
-            for history, p in zip(later, params):
-                history.append(p.copy())
+            for history, a in zip(later, arrays):
+                history.append(a.copy())
     if spec["steps"] > FIRST_STEPS:
         out[f"params after steps {FIRST_STEPS + 1}-{spec['steps']}"] = [np.stack(h) for h in later]
     out["gradients passed to step() left unchanged"] = _yes(untouched)
-    return out
+    # first in the result, so that an answer that does not update the caller's arrays is told so first
+    return {"every step() changes the caller's own arrays in place": _yes(in_place), **out}
 
 
 def _opt_families(defaults):
@@ -473,7 +547,10 @@ class _NumpyOpt:
 
     def __init__(self, params, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, alpha=0.99, eps=1e-8,
                  betas=(0.9, 0.999), kind="sgd"):
-        self.params, self.lr, self.mu, self.nesterov, self.wd = list(params), lr, momentum, nesterov, weight_decay
+        # "keep_list": keeps the caller's list itself (fine on its own; wrong with "rebind", which then replaces the
+        # list's items by new arrays and leaves the caller's arrays as they were)
+        kept = params if "keep_list" in self.bugs else list(params)
+        self.params, self.lr, self.mu, self.nesterov, self.wd = kept, lr, momentum, nesterov, weight_decay
         self.alpha, self.eps, self.betas, self.kind = alpha, eps, betas, kind
         self.buf: list = [None] * len(self.params)
         self.m = [np.zeros_like(p) for p in self.params]
@@ -488,6 +565,10 @@ class _NumpyOpt:
                 self.params[i] = new
             else:
                 p[...] = new
+        if "forget_state" in self.bugs:  # `for p, g, m in zip(..., self.m): m = …` rebinds m, never self.m[i]
+            self.buf = [None] * len(self.params)
+            self.m = [np.zeros_like(p) for p in self.params]
+            self.v = [np.zeros_like(p) for p in self.params]
 
     def _decayed(self, p, g):
         if "decay_in_place" in self.bugs:
@@ -508,7 +589,7 @@ class _NumpyOpt:
         return p - self.lr * d
 
     def _rmsprop(self, i, p, g):
-        g = g if "no_decay" in self.bugs else g + self.wd * p
+        g = g if "no_decay" in self.bugs else self._decayed(p, g)
         a = self.alpha
         self.v[i] = (1 - a) * self.v[i] + a * g * g if "swapped_alpha" in self.bugs else a * self.v[i] + (1 - a) * g * g
         v = self.v[i] / (1 - a**self.t) if "bias_correction" in self.bugs else self.v[i]
@@ -522,9 +603,13 @@ class _NumpyOpt:
             factor = 1 - self.wd if "decay_without_lr" in self.bugs else 1 - self.lr * self.wd
             p = p * factor
         elif not decoupled and "no_decay" not in self.bugs:
-            g = g + self.wd * p
+            g = self._decayed(p, g)
         self.m[i] = b1 * self.m[i] + (1 - b1) * g
-        self.v[i] = b2 * self.v[i] + (1 - b2) * g * g
+        square = g * g
+        if "alias_square" in self.bugs:  # `square = g; square *= g` squares the caller's gradient
+            square = g
+            square *= g
+        self.v[i] = b2 * self.v[i] + (1 - b2) * square
         m, v = self.m[i], self.v[i]
         if "no_bias_correction" not in self.bugs:
             m, v = m / (1 - b1**self.t), v / (1 - b2**self.t)
@@ -547,8 +632,12 @@ def _buggy(kind: str, *bugs: str, decoupled: bool = False, **defaults: Any) -> t
 _S1 = _opt_spec(11, ((3,), (2, 2)))
 _S2 = _opt_spec(12, ((4,),))
 _S3 = _opt_spec(13, ((2, 3), (1,)))
+GRADS_UNCHANGED = ("do not modify the gradients passed to step(): `g += weight_decay·θ` (or `square = g; square *= g`) "
+                   "writes into the caller's array; build g + weight_decay·θ and g·g as new arrays.")
 IN_PLACE = ("update each array in place (p -= …, or p[...] = …): rebinding a name or a list item leaves the "
             "caller's arrays unchanged.")
+STATE = ("store the updated running averages back in the optimizer at every step (self.s[i] = …): rebinding a loop "
+         "variable (`for p, g, s in zip(…, self.s): s = …`) leaves the stored state at 0, so every step starts afresh.")
 
 
 def _sgd_defaults(rng):
@@ -564,13 +653,16 @@ register(Check(
            Case((_S1,), {"lr": 0.05, "momentum": 0.9}, hint="PyTorch's buffer: v ← μ·v + d, starting with v = d on "
                                                            "the first step; then θ ← θ − lr·v."),
            Case((_S2,), {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.1}),
-           Case((_S3,), {"lr": 0.05, "momentum": 0.8, "nesterov": True, "weight_decay": 0.05})],
+           Case((_S3,), {"lr": 0.05, "momentum": 0.8, "nesterov": True, "weight_decay": 0.05}),
+           Case((_opt_spec(14, ((2,), (1, 3)), steps=8),), {"lr": 0.01, "momentum": 1.0},
+                hint="momentum = 1 is allowed (torch accepts any momentum ≥ 0): the buffer then sums the gradients.")],
     families=_opt_families(_sgd_defaults),
     forbidden=TORCH_OPTIM,
     hint="d = g + weight_decay·θ; with momentum v ← μ·v + d (v = d at first), d = v (or d + μ·v with Nesterov); "
          "θ -= lr·d, in place.",
     delegate=_torch_backed("SGD"),
-    wrong=[WrongAnswer(_buggy("sgd", "rebind"), IN_PLACE),
+    wrong=[WrongAnswer(_buggy("sgd", "rebind"), IN_PLACE, clause="in_place"),
+           WrongAnswer(_buggy("sgd", "rebind", "keep_list"), IN_PLACE, clause="in_place"),
            WrongAnswer(_buggy("sgd", "ema"), "PyTorch's momentum buffer is v ← μ·v + d (no (1 − μ) factor), with v = d "
                                              "on the first step."),
            WrongAnswer(_buggy("sgd", "decay_after_momentum"), "add weight_decay·θ to the gradient *before* the momentum "
@@ -578,7 +670,11 @@ register(Check(
            WrongAnswer(_buggy("sgd", "no_nesterov"), "with nesterov=True the step is d + μ·v (the gradient plus μ times "
                                                      "the new buffer), not v."),
            WrongAnswer(_buggy("sgd", "decay_in_place"), "do not modify the gradients passed to step(): build "
-                                                        "g + weight_decay·θ as a new array.")],
+                                                        "g + weight_decay·θ as a new array.", clause="no_mutation"),
+           WrongAnswer(_buggy("sgd", "forget_state"), "for any momentum ≠ 0 (1 included) keep one buffer per parameter "
+                                                      "in the optimizer and store the new buffer back at every step: a "
+                                                      "buffer that only lives in a loop variable forgets the earlier "
+                                                      "gradients.", clause="state")],
 ))
 
 
@@ -606,7 +702,10 @@ register(Check(
                                                                     "s ← α·s + (1 − α)·g²."),
            WrongAnswer(_buggy("rmsprop", "no_decay", lr=0.01), "weight_decay adds weight_decay·θ to the gradient before "
                                                                "it enters the square average."),
-           WrongAnswer(_buggy("rmsprop", "rebind", lr=0.01), IN_PLACE)],
+           WrongAnswer(_buggy("rmsprop", "rebind", lr=0.01), IN_PLACE, clause="in_place"),
+           WrongAnswer(_buggy("rmsprop", "rebind", "keep_list", lr=0.01), IN_PLACE, clause="in_place"),
+           WrongAnswer(_buggy("rmsprop", "forget_state", lr=0.01), STATE, clause="state"),
+           WrongAnswer(_buggy("rmsprop", "decay_in_place", lr=0.01), GRADS_UNCHANGED, clause="no_mutation")],
 ))
 
 
@@ -636,7 +735,10 @@ register(Check(
            WrongAnswer(_buggy("adam", "eps_inside", lr=0.001), EPS_OUT),
            WrongAnswer(_buggy("adam", "decoupled", lr=0.001), "Adam(weight_decay) is coupled: add weight_decay·θ to the "
                                                               "gradient. Shrinking θ directly is AdamW."),
-           WrongAnswer(_buggy("adam", "rebind", lr=0.001), IN_PLACE)],
+           WrongAnswer(_buggy("adam", "rebind", lr=0.001), IN_PLACE, clause="in_place"),
+           WrongAnswer(_buggy("adam", "rebind", "keep_list", lr=0.001), IN_PLACE, clause="in_place"),
+           WrongAnswer(_buggy("adam", "forget_state", lr=0.001), STATE, clause="state"),
+           WrongAnswer(_buggy("adam", "decay_in_place", lr=0.001), GRADS_UNCHANGED, clause="no_mutation")],
 ))
 
 register(Check(
@@ -656,7 +758,15 @@ register(Check(
                        "shrink θ by (1 − lr·weight_decay) *before* the Adam step, as torch.optim.AdamW does."),
            WrongAnswer(_buggy("adam", "decay_without_lr", decoupled=True, lr=0.001, weight_decay=0.01),
                        "the decay is scaled by the learning rate: θ ← θ·(1 − lr·weight_decay)."),
-           WrongAnswer(_buggy("adam", "no_bias_correction", decoupled=True, lr=0.001, weight_decay=0.01), BIAS)],
+           WrongAnswer(_buggy("adam", "no_bias_correction", decoupled=True, lr=0.001, weight_decay=0.01), BIAS),
+           WrongAnswer(_buggy("adam", "rebind", decoupled=True, lr=0.001, weight_decay=0.01), IN_PLACE,
+                       clause="in_place"),
+           WrongAnswer(_buggy("adam", "rebind", "keep_list", decoupled=True, lr=0.001, weight_decay=0.01), IN_PLACE,
+                       clause="in_place"),
+           WrongAnswer(_buggy("adam", "forget_state", decoupled=True, lr=0.001, weight_decay=0.01), STATE,
+                       clause="state"),
+           WrongAnswer(_buggy("adam", "alias_square", decoupled=True, lr=0.001, weight_decay=0.01), GRADS_UNCHANGED,
+                       clause="no_mutation")],
 ))
 
 
@@ -802,9 +912,9 @@ register(Check(
            WrongAnswer(_rr_copy, "return the model object train_fn returned — no copy is needed, each restart "
                                  "builds a new model."),
            WrongAnswer(_rr_seeding, "random_restarts must not seed anything itself: train_fn(seed) seeds and builds "
-                                    "its own model and optimizer."),
+                                    "its own model and optimizer.", clause="randomness"),
            WrongAnswer(_rr_raw_losses, "return the losses as Python floats: float(loss) also converts NumPy scalars "
-                                       "and 0-d tensors.")],
+                                       "and 0-d tensors.", clause="dtype")],
 ))
 
 
@@ -932,8 +1042,9 @@ def _probe_swa(obj, args, kwargs):
             "parameters": {n: p.detach().clone() for n, p in swa.module.named_parameters()},
             "buffers": {n: b.detach().clone() for n, b in swa.module.named_buffers()},
         }
-    out["update() leaves the model unchanged"] = _yes(unchanged)
-    return out
+    # first after the construction keys: a model changed by update() also changes every later average
+    head = dict(list(out.items())[:2])
+    return {**head, "update() leaves the model unchanged": _yes(unchanged), **out}
 
 
 class _SWABase:
@@ -999,6 +1110,26 @@ class _SWAAveragedBuffers(_SWABase):
         self.n_averaged += 1
 
 
+class _SWALocalCounter(_SWABase):
+    def update(self, model):
+        n = self.n_averaged
+        self._average(model, 1.0 / (n + 1))
+        self._copy_buffers(model)
+        n += 1  # a local: self.n_averaged stays 0
+
+
+class _SWAModelAsScratch(_SWABase):
+    @torch.no_grad()
+    def update(self, model):
+        for pa, p in zip(self.module.parameters(), model.parameters()):
+            if self.n_averaged == 0:
+                pa.copy_(p)
+            else:
+                pa.add_(p.sub_(pa).div_(self.n_averaged + 1))  # in-place arithmetic on the model's own parameter
+        self._copy_buffers(model)
+        self.n_averaged += 1
+
+
 class _SWATorch:
     def __init__(self, model):
         self.avg = torch.optim.swa_utils.AveragedModel(model)
@@ -1027,7 +1158,13 @@ register(Check(
          "p ← p + (p_model − p)/(n + 1); copy the buffers every time; n_averaged += 1.",
     delegate=_SWATorch,
     wrong=[WrongAnswer(_SWANoCopy, "make .module a deep copy (copy.deepcopy(model)): keeping the model itself "
-                                   "averages nothing."),
+                                   "averages nothing.", clause="state"),
+           WrongAnswer(_SWALocalCounter, "count in the object: self.n_averaged += 1 at every update — a local counter "
+                                         "is lost between calls, so every update copies the model again.",
+                       clause="state"),
+           WrongAnswer(_SWAModelAsScratch, "update() must leave the model unchanged: compute (p_model − p)/(n + 1) as a "
+                                           "new tensor instead of p_model.sub_(…).div_(…), which rewrites the model's "
+                                           "parameters.", clause="no_mutation"),
            WrongAnswer(_SWAHalves, "SWA is an equal-weight average: p ← p + (p_model − p)/(n + 1), so every model "
                                    "counts 1/(n + 1) — halving each time forgets the early models."),
            WrongAnswer(_SWACountsInitialCopy, "the copy made at construction is not one of the averaged models: the "
@@ -1157,11 +1294,12 @@ register(Check(
                                       "random and batch norm uses the batch's statistics."),
            WrongAnswer(_snap_mean_logits, "average the probabilities (softmax of each model's logits), not the logits."),
            WrongAnswer(_snap_left_in_eval, "put each model back in the mode it was in: remember model.training before "
-                                           "model.eval() and call model.train(mode) afterwards."),
-           WrongAnswer(_snap_with_grad, "predict inside torch.no_grad() so the result carries no autograd graph."),
+                                           "model.eval() and call model.train(mode) afterwards.", clause="state"),
+           WrongAnswer(_snap_with_grad, "predict inside torch.no_grad() so the result carries no autograd graph.",
+                       clause="autograd"),
            WrongAnswer(_snap_all_back_to_train, "restore each model's own mode: a model that was in eval mode must stay "
-                                                "in eval mode."),
+                                                "in eval mode.", clause="state"),
            WrongAnswer(_snap_grad_switched_off, "use the `with torch.no_grad():` block, which switches gradients back on "
                                                 "when it ends; torch.set_grad_enabled(False) leaves them off for all "
-                                                "later training.")],
+                                                "later training.", clause="state")],
 ))

@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .plots import PALETTE, SEQUENTIAL_CMAP
+
 __all__ = [
     "true_curve", "make_curve_data", "poly_fit", "poly_predict", "complexity_curve", "bias_variance",
     "double_descent", "capacity_widget", "make_moons_tensors", "mlp", "train_history",
@@ -131,14 +133,14 @@ def capacity_widget(max_degree: int = 15, noise: float = 0.3, seed: int = 0):
         tr, va = complexity_curve(x, y, x_val, y_val, degrees)
         coef = poly_fit(x, y, degree)
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
-        a1.scatter(x, y, s=18, color="C0", label=f"{n_train} training points")
+        a1.scatter(x, y, s=18, color="C0", marker="o", label=f"{n_train} training points")
         a1.plot(grid, true_curve(grid), color="0.5", ls="--", label="true f(x)")
-        a1.plot(grid, poly_predict(coef, grid), color="C3", label=f"degree {degree} fit")
+        a1.plot(grid, poly_predict(coef, grid), color="C3", ls="-", label=f"degree {degree} fit")
         a1.set(ylim=(-2.5, 2.5), xlabel="x", ylabel="y",
                title=f"train MSE {tr[degree]:.3f}, validation MSE {va[degree]:.3f}")
         a1.legend(loc="lower right", fontsize=8)
-        a2.semilogy(degrees, tr, "o-", color="C0", label="training")
-        a2.semilogy(degrees, va, "o-", color="C1", label="validation")
+        a2.semilogy(degrees, tr, color="C0", ls="-", marker="o", label="training")
+        a2.semilogy(degrees, va, color="C1", ls="--", marker="s", label="validation")
         a2.axvline(degree, color="C3", lw=1)
         a2.axhline(noise ** 2, color="0.5", ls=":", label="noise floor σ²")
         a2.set(xlabel="polynomial degree (capacity)", ylabel="MSE (log scale)",
@@ -232,7 +234,8 @@ def train_history(model: nn.Module, data: dict[str, tuple[torch.Tensor, torch.Te
 
 # ---------------------------------------------------------------- figures
 
-PART_COLORS = {"train": "#4C72B0", "val": "#DD8452", "test": "#55A868", "unused": "#D9D9D9"}
+#: The parts of a split, in the course palette (see `nb_helpers.plots`); unused samples in light grey.
+PART_COLORS = {"train": PALETTE["blue"], "val": PALETTE["orange"], "test": PALETTE["green"], "unused": "0.85"}
 _CODES = {"train": 0, "val": 1, "test": 2, "unused": 3}
 
 
@@ -281,10 +284,10 @@ def plot_learning_curves(ax: Any, hist: dict[str, Any], best_epoch: int | None =
                          stop_epoch: int | None = None, title: str = "", key: str = "loss") -> None:
     """Training and validation curves against the epoch, with the best and stopping epochs marked."""
     epochs = np.arange(len(hist[f"train_{key}"]))
-    ax.plot(epochs, hist[f"train_{key}"], color="C0", label="training")
-    ax.plot(epochs, hist[f"val_{key}"], color="C1", label="validation")
+    ax.plot(epochs, hist[f"train_{key}"], color="C0", ls="-", label="training")
+    ax.plot(epochs, hist[f"val_{key}"], color="C1", ls="--", label="validation")
     if best_epoch is not None:
-        ax.axvline(best_epoch, color="C2", ls="--", lw=1.2, label=f"best epoch ({best_epoch})")
+        ax.axvline(best_epoch, color="C2", ls="-.", lw=1.2, label=f"best epoch ({best_epoch})")
         ax.plot(best_epoch, hist[f"val_{key}"][best_epoch], "o", color="C2")
     if stop_epoch is not None:
         ax.axvline(stop_epoch, color="C3", ls=":", lw=1.5, label=f"early stop ({stop_epoch})")
@@ -296,9 +299,9 @@ def plot_learning_curves(ax: Any, hist: dict[str, Any], best_epoch: int | None =
 def plot_confusion(ax: Any, cm: np.ndarray, labels: Sequence[str], title: str = "") -> None:
     """Confusion-matrix heat map: rows = true class, columns = predicted class, counts written in."""
     cm = np.asarray(cm)
-    ax.imshow(cm, cmap="Blues")
-    for (i, j), v in np.ndenumerate(cm):
-        ax.text(j, i, str(v), ha="center", va="center", color="white" if v > cm.max() / 2 else "black")
+    ax.imshow(cm, cmap=SEQUENTIAL_CMAP)
+    for (i, j), v in np.ndenumerate(cm):   # the sequential map is dark for small counts, light for large ones
+        ax.text(j, i, str(v), ha="center", va="center", color="black" if v > cm.max() / 2 else "white")
     ax.set_xticks(range(len(labels)), labels)
     ax.set_yticks(range(len(labels)), labels)
     ax.set(xlabel="predicted class", ylabel="true class", title=title)

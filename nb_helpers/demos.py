@@ -6,17 +6,20 @@ import contextlib
 import io
 from typing import Any
 
-from .checks.engine import REGISTRY, run_check
+from .checks.engine import REGISTRY, check_verdict
 
 
 def passes(exercise: str, obj: Any) -> bool:
-    """Does `obj` pass the check of `exercise`? (silently; never raises)"""
+    """Does `obj` pass the check of `exercise`? (silently; never raises)
+
+    A blank answer does not pass, in or out of nbgrader: the verdict is read directly, not from
+    what `run_check` prints or raises (outside nbgrader a blank check only prints a line).
+    """
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            run_check(REGISTRY[exercise], obj)
+            return check_verdict(REGISTRY[exercise], obj).passed
     except Exception:  # noqa: BLE001 - any failure means "not yet"
         return False
-    return True
 
 
 def yours_or_reference(exercise: str, obj: Any, quiet: bool = False) -> Any:

@@ -78,15 +78,17 @@ _GRID: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 def plot_ravine(ax, paths: dict[str, np.ndarray] | None = None) -> None:
     """Contours of the ravine on `ax` and, optionally, labelled paths {label: (k, 2) array}."""
+    from .plots import style_of
+
     global _GRID
     if _GRID is None:
         W1, W2 = np.meshgrid(np.linspace(-5, 1.5, 220), np.linspace(-1.6, 1.6, 160))
         _GRID = (W1, W2, ravine_loss(W1, W2))
     W1, W2, Z = _GRID
     ax.contour(W1, W2, Z, levels=np.geomspace(0.01, 30, 12), colors="0.6", linewidths=0.8)
-    for label, path in (paths or {}).items():
+    for i, (label, path) in enumerate((paths or {}).items()):   # colour, dash and marker per path
         shown = path[np.all(np.abs(path) < 50, axis=1)]
-        ax.plot(shown[:, 0], shown[:, 1], "o-", ms=2.5, lw=1.2, label=label)
+        ax.plot(shown[:, 0], shown[:, 1], ms=3, lw=1.2, label=label, **style_of(i))
     ax.plot(0, 0, "k*", ms=10)
     ax.set_xlim(-5, 1.5)
     ax.set_ylim(-1.6, 1.6)

@@ -134,6 +134,8 @@ def plot_constraint_regions(radius: float = 1.0, center: tuple[float, float] = (
     """Two panels: loss contours with the L1 diamond and the L2 disc, each with its constrained optimum."""
     import matplotlib.pyplot as plt
 
+    from .plots import PALETTE
+
     hess = np.array([[1.0, 0.2], [0.2, 1.0]]) if hess is None else hess
     W1, W2 = np.meshgrid(np.linspace(-1.6, 2.8, 180), np.linspace(-1.6, 1.6, 130))
     Z = _quadratic(W1, W2, center, hess)
@@ -144,16 +146,17 @@ def plot_constraint_regions(radius: float = 1.0, center: tuple[float, float] = (
         optima[kind] = best
         level = _quadratic(best[0], best[1], center, hess)
         ax.contour(W1, W2, Z, levels=np.sort(np.r_[level * np.array([0.15, 0.4, 1.8, 3.0]), level]),
-                   colors="tab:blue", linewidths=1.0, alpha=0.8)
+                   colors=PALETTE["blue"], linewidths=1.0, alpha=0.8)
         if kind == "l1":
-            ax.fill([radius, 0, -radius, 0], [0, radius, 0, -radius], color="tab:orange", alpha=0.35,
-                    label=r"$|w_1| + |w_2| \leq 1$")
+            ax.fill([radius, 0, -radius, 0], [0, radius, 0, -radius], facecolor=PALETTE["orange"], alpha=0.35,
+                    hatch="//", edgecolor=PALETTE["black"], linewidth=0.8, label=r"$|w_1| + |w_2| \leq 1$")
             ax.set_title("L1: the contour first touches a corner\n(w2 = 0 exactly)")
         else:
-            ax.add_patch(plt.Circle((0, 0), radius, color="tab:green", alpha=0.35, label=r"$w_1^2 + w_2^2 \leq 1$"))
+            ax.add_patch(plt.Circle((0, 0), radius, facecolor=PALETTE["sky"], alpha=0.35, hatch="\\\\",
+                                    edgecolor=PALETTE["black"], linewidth=0.8, label=r"$w_1^2 + w_2^2 \leq 1$"))
             ax.set_title("L2: the contour touches a smooth edge\n(both weights non-zero)")
         ax.plot(*center, "k*", ms=12, label="unpenalised minimum")
-        ax.plot(*best, "ro", ms=8, label="constrained minimum")
+        ax.plot(*best, ls="none", marker="o", ms=8, color=PALETTE["vermillion"], label="constrained minimum")
         ax.axhline(0, color="k", lw=0.6)
         ax.axvline(0, color="k", lw=0.6)
         ax.set_aspect("equal")

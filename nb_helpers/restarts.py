@@ -258,13 +258,16 @@ def plot_race(paths: Mapping[str, np.ndarray], surface: Surface, ax=None, title:
     """Contours of the surface with each optimizer's path (log-spaced levels)."""
     import matplotlib.pyplot as plt
 
+    from .plots import style_of
+
     if ax is None:
         _, ax = plt.subplots(figsize=(6.0, 4.6), layout="constrained")
     X, Y, Z = surface.grid(161)
     levels = surface.minimum + np.geomspace(1e-3, float(Z.max() - surface.minimum) + 1e-3, 20)
     ax.contour(X, Y, Z, levels=levels, cmap="Greys", linewidths=0.7)
-    for name, path in paths.items():
-        ax.plot(path[:, 0], path[:, 1], ".-", ms=2.5, lw=1.2, label=f"{name} ({surface.f(path[-1]):.2g})")
+    for i, (name, path) in enumerate(paths.items()):   # colour, dash and marker per optimizer
+        ax.plot(path[:, 0], path[:, 1], ms=3, lw=1.2, markevery=max(1, len(path) // 15),
+                label=f"{name} ({surface.f(path[-1]):.2g})", **style_of(i))
     ax.plot(*surface.start, "ko", ms=5)
     ax.set(xlim=surface.extent[:2], ylim=surface.extent[2:], xlabel="$\\theta_1$", ylabel="$\\theta_2$",
            title=title or f"{surface.name}: paths (final loss)")

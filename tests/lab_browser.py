@@ -90,6 +90,7 @@ def start_lab(root: Path, state: Path, log: Path, timeout: float = 120) -> LabSe
     env = dict(os.environ, **ENV, JUPYTER_CONFIG_DIR=str(state / "config"), JUPYTER_RUNTIME_DIR=str(state / "runtime"),
                IPYTHONDIR=str(state / "ipython"))
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.pop("NBGRADER_EXECUTION", None)   # a student's JupyterLab; nbgrader's Validate sets it for its own run
     command = [
         sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
@@ -153,6 +154,13 @@ NOTEBOOK_STATE_JS = """(full) => {
         }
       }
       state.source = cell.model.sharedModel.getSource();
+      state.texts = [];
+      for (let i = 0; i < outputs.length; i++) {
+        const output = outputs.get(i).toJSON();
+        if (output.output_type === 'stream') {
+          state.texts.push(Array.isArray(output.text) ? output.text.join('') : output.text);
+        }
+      }
     }
     cells.push(state);
   });
@@ -162,7 +170,7 @@ NOTEBOOK_STATE_JS = """(full) => {
 
 def notebook_state(page: Any, full: bool = True) -> dict:
     """Kernel status and, for every code cell, its index, execution count and busy flag; with `full`,
-    its source and error outputs too."""
+    its source, error outputs (ename, evalue) and stream texts too."""
     return page.evaluate(NOTEBOOK_STATE_JS, full)
 
 
@@ -260,3 +268,119 @@ def iter_sliders(page: Any) -> Iterator[tuple[Any, Any]]:
         handles = container.locator(".widget-slider .noUi-handle")
         for j in range(handles.count()):
             yield container, handles.nth(j)
+
+
+# ---------------------------------------------------------------- accessibility (axe-core)
+
+#: What axe checks: the notebook's own content, i.e. its cells (rendered markdown, code, outputs).
+#: The cells, not the notebook: the notebook's container is JupyterLab's (a `role="feed"` list whose
+#: children axe finds wanting: aria-required-children), the same for every notebook.
+AXE_INCLUDE = [".jp-NotebookPanel .jp-Notebook .jp-Cell"]
+#: JupyterLab's own chrome inside the cells, excluded because a lesson cannot change it (the same
+#: markup for every notebook; JupyterLab's accessibility work tracks it):
+#: - `.jp-InputArea-editor`: the CodeMirror 6 editor of code cells, whose `role="textbox"` content has
+#:   no accessible name (aria-input-field-name) and whose scroller is not focusable
+#:   (scrollable-region-focusable), with JupyterLab's syntax-highlighting theme;
+#: - the In/Out prompts and the collapser bars beside each cell, the toolbar that appears on the
+#:   active cell, and the placeholders of collapsed inputs and outputs.
+#: Rendered markdown and every output (text, images, widgets) stay in.
+AXE_EXCLUDE = [
+    ".jp-NotebookPanel .jp-InputArea-editor",
+    ".jp-NotebookPanel .jp-InputPrompt",
+    ".jp-NotebookPanel .jp-OutputPrompt",
+    ".jp-NotebookPanel .jp-Collapser",
+    ".jp-NotebookPanel .jp-cell-toolbar",
+    ".jp-NotebookPanel .jp-InputPlaceholder",
+    ".jp-NotebookPanel .jp-OutputPlaceholder",
+]
+#: The impacts that fail a test (axe's scale: minor, moderate, serious, critical).
+AXE_FAILING_IMPACTS = ("serious", "critical")
+
+
+def run_axe(page: Any, include: list[str] | None = None, exclude: list[str] | None = None) -> dict:
+    """axe-core (bundled by axe-playwright-python) on the open page, restricted to `include` minus
+    `exclude` (default: the notebook's content, JupyterLab's chrome excluded); axe's full result
+    (violations, incomplete, passes, inapplicable, testEngine, …)."""
+    from axe_playwright_python.base import AXE_SCRIPT
+
+    page.evaluate(AXE_SCRIPT)
+    context = {"include": [[s] for s in (include or AXE_INCLUDE)], "exclude": [[s] for s in (exclude or AXE_EXCLUDE)]}
+    options = {"resultTypes": ["violations", "incomplete"]}
+    return page.evaluate("([context, options]) => window.axe.run(context, options)", [context, options])
+
+
+#: Violations whose cause is markup of JupyterLab or ipywidgets that a lesson cannot change, on
+#: nodes that match `selector`, each with the lesson's own part of the remedy, which the tests check
+#: instead (`lesson_remedy`):
+#: - image-alt: JupyterLab renders an image/png output as an <img> without alt text (the notebook
+#:   format has no place for alt text: jupyter/enhancement-proposals#120); the lesson's text
+#:   alternative is the one-sentence `**Figure.**` caption in the cell right after the figure.
+#: - aria-input-field-name: the handle of an ipywidgets slider (noUiSlider, role="slider") has no
+#:   aria-label and its visible description is not linked to it (leongersen/noUiSlider#1223); the
+#:   lesson's part is a non-empty description on every slider.
+AXE_UPSTREAM = {
+    "image-alt": {"selector": ".jp-RenderedImage img", "remedy": "caption"},
+    "aria-input-field-name": {"selector": ".widget-slider .noUi-handle", "remedy": "slider-label"},
+}
+
+#: For each node (an axe target selector) and the remedy expected: whether the node matches the
+#: upstream selector, and whether the lesson's remedy is there (a "Figure." caption in the next cell,
+#: or a non-empty slider description).
+LESSON_REMEDY_JS = """(items) => items.map(({target, selector, remedy}) => {
+  const node = document.querySelector(target);
+  if (!node) return {target, upstream: false, ok: false, detail: 'node not found'};
+  if (!node.matches(selector)) return {target, upstream: false, ok: false, detail: ''};
+  const cells = Array.from(document.querySelectorAll('.jp-NotebookPanel .jp-Notebook .jp-Cell'));
+  const cell = node.closest('.jp-Cell');
+  const index = cells.indexOf(cell);
+  if (remedy === 'caption') {
+    const next = cells[index + 1];
+    const rendered = next && next.classList.contains('jp-MarkdownCell') ? next.querySelector('.jp-RenderedMarkdown') : null;
+    const text = rendered ? rendered.innerText.trim() : '';
+    return {target, upstream: true, cell: index, ok: text.startsWith('Figure.'),
+            detail: text ? text.slice(0, 120) : 'no markdown cell after the figure'};
+  }
+  const slider = node.closest('.widget-slider');
+  const label = slider ? slider.querySelector('.widget-label') : null;
+  const text = label ? label.innerText.trim() : '';
+  return {target, upstream: true, cell: index, ok: text.length > 0, detail: text || 'a slider without a description'};
+})"""
+
+
+def lesson_remedy(page: Any, items: list[dict]) -> list[dict]:
+    """For each {target, selector, remedy}: does the node match the upstream selector, and is the
+    lesson's remedy there (see AXE_UPSTREAM)?"""
+    return page.evaluate(LESSON_REMEDY_JS, items)
+
+
+def axe_problems(page: Any, results: dict) -> tuple[list[str], list[dict]]:
+    """(the failing findings as lines, the accepted upstream findings) of an axe result: every
+    serious or critical violation on a node of the notebook's content fails, except an upstream one
+    (AXE_UPSTREAM) whose lesson remedy is in place."""
+    failing, accepted = [], []
+    for violation in results["violations"]:
+        if violation.get("impact") not in AXE_FAILING_IMPACTS:
+            continue
+        upstream = AXE_UPSTREAM.get(violation["id"])
+        targets = [n["target"][0] if isinstance(n["target"][0], str) else n["target"][0][0] for n in violation["nodes"]]
+        checked = (lesson_remedy(page, [{"target": t, **upstream} for t in targets]) if upstream
+                   else [{"target": t, "upstream": False, "ok": False, "detail": ""} for t in targets])
+        for node, verdict in zip(violation["nodes"], checked):
+            if verdict["upstream"] and verdict["ok"]:
+                accepted.append({"rule": violation["id"], "cell": verdict.get("cell"), "remedy": verdict["detail"]})
+                continue
+            why = f" ({verdict['detail']})" if verdict["detail"] else ""
+            failing.append(f"{violation['impact']} {violation['id']}: {violation['help']}{why}\n"
+                           f"    at {node['target']}: {node['html'][:160]}")
+    return failing, accepted
+
+
+def save_axe_results(name: str, results: dict, failing: list[str], accepted: list[dict]) -> Path:
+    """axe's result with the scope and the verdict, as JSON under artifacts/browser/."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.json"
+    path.write_text(json.dumps({
+        "scope": {"include": AXE_INCLUDE, "exclude": AXE_EXCLUDE, "failing_impacts": list(AXE_FAILING_IMPACTS)},
+        "failing": failing, "accepted_upstream": accepted, "axe": results,
+    }, indent=1))
+    return path

@@ -1,6 +1,7 @@
 """Every declared check, for every lesson (discovered from the registry): it passes the reference,
 rejects each declared wrong answer with that answer's hint, rejects a delegation, and reports
-"not implemented yet" for a blank answer."""
+"not implemented yet" for a blank answer (one printed line interactively, NotImplementedError under
+nbgrader)."""
 
 from __future__ import annotations
 
@@ -44,12 +45,21 @@ def test_every_check_declares_wrong_answers_and_a_delegation(check):
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.id)
-def test_blank_answer_reports_not_implemented(check):
+def test_blank_answer_prints_one_line_interactively_and_raises_under_nbgrader(check, capsys, monkeypatch):
     def blank(*args, **kwargs):
         raise NotImplementedError()
 
-    with pytest.raises(NotImplementedError, match=f"^{check.id}: not implemented yet$"):
-        run_check(check, blank)
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)   # JupyterLab, Colab, VS Code: Run All goes on
+    run_check(check, blank)
+    out, err = capsys.readouterr()
+    assert (out, err) == (f"{check.id}: not implemented yet (0 of 1 point)\n", "")
+
+    for mode in ("validate", "autograde"):                      # nbgrader: the blank costs its point
+        monkeypatch.setenv("NBGRADER_EXECUTION", mode)
+        with pytest.raises(NotImplementedError, match=f"^{check.id}: not implemented yet$") as info:
+            run_check(check, blank)
+        assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert capsys.readouterr() == ("", "")
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.id)

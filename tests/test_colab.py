@@ -7,7 +7,8 @@ imports at interpreter start, as Colab's kernel preloads it. Each solution noteb
 there, as in a fresh runtime, by that venv's kernel (nbclient drives it from the test environment)
 and written with that venv's nbformat, with `NB_HELPERS_INSTALL_SPEC`
 pointing at a local copy of the repository; the setup cell's `%pip install` must add the course
-package and change nothing else.
+package and change nothing else. Each fresh student notebook, its cell tags removed as Colab ignores
+them, runs there to its last cell with nbclient stopping at the first error (SPEC §4.1).
 """
 
 from __future__ import annotations
@@ -132,13 +133,8 @@ def test_colab_venv_has_colabs_versions_and_preloads_the_stub(colab_venv):
     assert out.stdout.strip() == "True"
 
 
-@pytest.mark.parametrize("lesson", LESSONS)
-def test_lesson_runs_in_a_colab_like_runtime_and_the_setup_cell_installs_only_the_course(
-        lesson, colab_venv, clone, tmp_path):
-    source = REPO / "solutions" / lesson / f"{lesson}.ipynb"
-    workdir = tmp_path / lesson
-    workdir.mkdir()
-    before = freeze(colab_venv)
+def colab_kernel_env(colab_venv: Path, clone: Path) -> dict[str, str]:
+    """The kernel's environment: a fresh Colab runtime whose setup cell installs the course from `clone`."""
     # The setup cell's pip, unchanged, but offline: its build isolation takes setuptools from the wheelhouse.
     env = clean_env(NB_HELPERS_INSTALL_SPEC=f"{DIST} @ {clone.as_uri()}", OMP_NUM_THREADS="1",
                     MPLBACKEND="module://matplotlib_inline.backend_inline", PIP_NO_INDEX="1",
@@ -146,6 +142,17 @@ def test_lesson_runs_in_a_colab_like_runtime_and_the_setup_cell_installs_only_th
     env.pop("TQDM_DISABLE", None)                    # Colab shows progress bars (ipywidgets 7)
     env.pop("NBGRADER_EXECUTION", None)
     env["PATH"] = f"{colab_venv / 'bin'}:{env.get('PATH', '')}"
+    return env
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_lesson_runs_in_a_colab_like_runtime_and_the_setup_cell_installs_only_the_course(
+        lesson, colab_venv, clone, tmp_path):
+    source = REPO / "solutions" / lesson / f"{lesson}.ipynb"
+    workdir = tmp_path / lesson
+    workdir.mkdir()
+    before = freeze(colab_venv)
+    env = colab_kernel_env(colab_venv, clone)
     out_path = tmp_path / f"{lesson}.ipynb"
     try:
         report = execute_with_colab_kernel(source, out_path, colab_venv, workdir, env)
@@ -173,3 +180,34 @@ def test_lesson_runs_in_a_colab_like_runtime_and_the_setup_cell_installs_only_th
     for got, want in zip(written, original):
         assert got.get("id") == want.get("id")
         assert got["metadata"].get("nbgrader") == want["metadata"].get("nbgrader"), "".join(want["source"])[:80]
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_fresh_student_notebook_runs_to_its_end_in_a_colab_like_runtime(lesson, colab_venv, clone, tmp_path):
+    """Colab stops Run All at the first error and ignores cell tags: with every tag removed (no
+    `raises-exception`) and nbclient stopping at the first error, the fresh student notebook runs to
+    its last cell, each check cell printing its not-implemented line (SPEC §4.1)."""
+    from nb_helpers.checks.engine import not_implemented_line
+
+    nb = nbformat.read(REPO / "notebooks" / lesson / f"{lesson}.ipynb", as_version=4)
+    for cell in nb.cells:
+        cell.metadata.pop("tags", None)
+    source = tmp_path / f"{lesson}.student.ipynb"
+    nbformat.write(nb, source)
+    workdir = tmp_path / lesson
+    workdir.mkdir()
+    out_path = tmp_path / f"{lesson}.ipynb"
+    try:
+        report = execute_with_colab_kernel(source, out_path, colab_venv, workdir, colab_kernel_env(colab_venv, clone))
+    finally:
+        pip(colab_venv, "uninstall", "--yes", "--quiet", DIST)
+
+    assert report["error"] is None, f"Run All stopped in {lesson}:\n{report['error']}"
+    assert report["probe"] and report["probe"]["colab"], "the extra cell after the last one did not run"
+    executed = nbformat.read(out_path, as_version=4)
+    checks = [(str(c.metadata.get("nbgrader", {}).get("grade_id"))[len("test_"):], c) for c in executed.cells
+              if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
+    assert checks, f"notebooks/{lesson} has no check cells"
+    for exercise, cell in checks:
+        printed = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+        assert printed == not_implemented_line(exercise) + "\n", (exercise, printed)

@@ -83,13 +83,23 @@ def test_errors_raised_by_the_answer_are_reported_with_their_type():
     assert "raised KeyError" in fails(SQUARE, broken)
 
 
-def test_blank_answer_raises_not_implemented_without_a_chain():
+def test_blank_answer_raises_not_implemented_without_a_chain_under_nbgrader(monkeypatch):
     def blank(x):
         raise NotImplementedError()
 
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     with pytest.raises(NotImplementedError) as info:
         run_check(SQUARE, blank)
     assert str(info.value) == "square: not implemented yet" and info.value.__cause__ is None
+
+
+def test_blank_answer_prints_one_line_outside_nbgrader(monkeypatch, capsys):
+    def blank(x):
+        raise NotImplementedError()
+
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    run_check(SQUARE, blank)
+    assert capsys.readouterr().out == "square: not implemented yet (0 of 1 point)\n"
 
 
 def test_passing_something_that_is_not_a_function_is_explained():

@@ -107,21 +107,8 @@ def test_notebooks_folder_is_exactly_what_make_release_produces(tmp_path):
     assert committed_files == sorted(p.relative_to(root / "notebooks") for p in (root / "notebooks").rglob("*") if p.is_file())
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("lesson", LESSONS)
-def test_student_version_runs_with_only_not_implemented_errors(lesson, tmp_path):
-    from nbclient import NotebookClient
-
-    nb = student(lesson)
-    assert not any(o for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
-    errors = [(nbgrader_meta(c).get("grade_id"), o) for c in nb.cells if c.cell_type == "code"
-              for o in c.outputs if o.output_type == "error"]
-    assert errors, "the blanks should make the check cells fail"
-    for grade_id, error in errors:
-        assert error.ename == "NotImplementedError", (grade_id, error.ename, error.evalue)
-        assert str(grade_id).startswith("test_") and error.evalue == f"{grade_id[5:]}: not implemented yet"
+# A fresh student notebook running to its end (as Colab and VS Code run it) and raising only
+# "not implemented yet" under nbgrader: tests/test_run_all.py.
 
 
 @pytest.mark.parametrize("override", [None, "nn-training-course @ git+file:///tmp/course-clone@v0"])

@@ -72,6 +72,18 @@ ORACLES: dict[str, list[str]] = {
                           f"{L1}::test_head_and_loss_pair_up_the_way_torch_computes_them"],
     "loss_for": [f"{L1}::test_head_and_loss_pair_up_the_way_torch_computes_them",
                  f"{L1}::test_loss_for_returns_a_new_instance_with_default_arguments"],
+    # lesson 01, second edition: torch autograd, central differences, analytic gradients (tests/test_lesson01_backprop.py)
+    "numerical_gradient": ["test_lesson01_backprop::test_numerical_gradient_equals_analytic_gradients_on_1d_2d_3d_x",
+                           "test_lesson01_backprop::test_numerical_gradient_is_exact_up_to_rounding_on_a_quadratic_and_uses_the_step_h",
+                           "test_lesson01_backprop::test_numerical_gradient_calls_f_2_size_times_and_restores_x_bit_for_bit",
+                           DELEGATE_TEST],
+    "softmax_cross_entropy_backward": [
+        "test_lesson01_backprop::test_softmax_cross_entropy_backward_equals_torch_autograd",
+        "test_lesson01_backprop::test_softmax_cross_entropy_backward_gradient_rows_sum_to_zero_and_equal_central_differences",
+        "test_lesson01_backprop::test_softmax_cross_entropy_backward_is_stable_at_logits_of_1e4", DELEGATE_TEST],
+    "two_layer_net": ["test_lesson01_backprop::test_two_layer_net_equals_torch_autograd",
+                      "test_lesson01_backprop::test_two_layer_net_relu_derivative_at_exactly_zero_is_zero_like_autograd",
+                      "test_lesson01_backprop::test_two_layer_net_gradients_equal_central_differences", DELEGATE_TEST],
     # lesson 02: scikit-learn, a Keras port, partition laws (tests/test_lesson02_references.py)
     "train_val_test_split": [f"{L2}::test_train_val_test_split_sizes_use_python_round",
                              f"{L2}::test_train_val_test_split_is_a_partition_reproducible_per_seed", DELEGATE_TEST],
@@ -173,7 +185,6 @@ def _delegate_calls_the_reference(check: Check) -> bool:
 # ---------------------------------------------------------------- the audit
 
 def test_every_registered_exercise_has_an_independent_oracle():
-    assert len(REGISTRY) == 49
     assert sorted(ORACLES) == sorted(REGISTRY), "every exercise id of REGISTRY (and only those) needs oracles"
     missing = {i: e for i, entries in ORACLES.items() for e in entries
                if not callable(_test_function(e)) or not e.split("::")[1].startswith("test_")}

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 #: Modules a student environment without torch can import (`checks`, `data`, `training`, ... need torch).
-TORCH_FREE_MODULES = ["activations", "authoring", "early_stopping", "env", "gradient_descent", "metrics",
+TORCH_FREE_MODULES = ["activations", "authoring", "backprop", "early_stopping", "env", "gradient_descent", "metrics",
                       "minibatches", "momentum", "optimizers", "plots", "release", "splits", "widgets"]
 
 

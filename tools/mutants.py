@@ -114,7 +114,10 @@ EXERCISES = {exercises!r}
 
 
 @pytest.mark.parametrize("exercise", EXERCISES)
-def test_check(exercise):
+def test_check(exercise, monkeypatch):
+    # as at grading: a mutant that makes the answer raise NotImplementedError fails its check
+    # (outside nbgrader a blank check only prints "not implemented yet")
+    monkeypatch.setenv("NBGRADER_EXECUTION", "mutants")
     module = importlib.import_module(f"exercises.{package}.{{exercise}}")
     check = REGISTRY[exercise]
     run_check(check, getattr(module, check.object_name))

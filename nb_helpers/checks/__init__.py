@@ -1,8 +1,10 @@
 """Exercise checks: `checks.<exercise id>(obj)` checks a student's answer in the notebook.
 
-Each check prints one stable line on success (`softmax: all 9 checks passed`), raises
-`AssertionError` with the call, the expected and actual values and a hint on failure, and raises
-`NotImplementedError("<id>: not implemented yet")` while the exercise is still blank.
+Each check prints one stable line on success (`softmax: all 9 checks passed`) and raises
+`AssertionError` with the call, the expected and actual values and a hint on failure. While the
+exercise is still blank it prints `softmax: not implemented yet (0 of 1 point)`, so that Run All goes
+through an unfinished notebook in every front end; under nbgrader (`NBGRADER_EXECUTION` set:
+validate, autograde) it raises `NotImplementedError("softmax: not implemented yet")` instead.
 The declarations live in `lesson*.py`; adding a lesson module adds its checks.
 """
 

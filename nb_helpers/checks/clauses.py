@@ -52,6 +52,9 @@ CONTRACT: Mapping[str, tuple[str, ...]] = {
     "binary_cross_entropy": _FLOAT + ("stability",),
     "output_activation": ("value", "per_slice", "errors", "delegation"),
     "loss_for": ("value", "errors", "delegation"),
+    "numerical_gradient": ("value", "shape", "no_mutation", "delegation"),
+    "softmax_cross_entropy_backward": ("value", "shape", "dtype", "stability", "no_mutation", "delegation"),
+    "two_layer_net": ("value", "shape", "dtype", "errors", "no_mutation", "delegation"),
     # 02_training_neural_networks
     "train_val_test_split": ("value", "dtype", "randomness", "delegation"),
     "stratified_split": ("value", "dtype", "per_slice", "randomness", "no_mutation", "delegation"),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import os
 import random
 import sys
 import threading
@@ -31,7 +32,7 @@ from .traps import DelegationError, bound, delegation_by_identity, trapped
 
 __all__ = [
     "Case", "WrongAnswer", "Check", "Verdict", "REGISTRY", "register", "collect", "judge",
-    "run_check", "case_seed", "practice_seed", "describe_call",
+    "run_check", "check_verdict", "not_implemented_line", "grading", "case_seed", "practice_seed", "describe_call",
 ]
 
 
@@ -587,11 +588,19 @@ def namespace_of(obj: Any) -> MutableMapping[str, Any] | None:
     return vars(module) if module is not None else None
 
 
-def run_check(check: Check, obj: Any, *, seed: int | None = None, allow_reference: bool = False) -> None:
-    """Check `obj` in this process; print the pass line or raise AssertionError / NotImplementedError.
+def grading() -> bool:
+    """True while nbgrader executes the notebook (`NBGRADER_EXECUTION` set: validate, autograde)."""
+    return bool(os.environ.get("NBGRADER_EXECUTION"))
 
-    `allow_reference` is for the course's own tests, which hand the reference itself to its check.
-    """
+
+def not_implemented_line(exercise: str) -> str:
+    """What a check cell prints for an exercise that is still blank, outside nbgrader (SPEC §4.1)."""
+    return f"{exercise}: not implemented yet (0 of 1 point)"
+
+
+def check_verdict(check: Check, obj: Any, *, seed: int | None = None, allow_reference: bool = False) -> Verdict:
+    """The verdict on `obj`, computed in this process (collect and judge, RNG and grad state kept);
+    raises AssertionError when `obj` is not even callable."""
     if obj is None or not callable(obj):
         raise AssertionError(
             f"{check.id}: expected the {check.expects} `{check.object_name}`, got {type(obj).__name__}"
@@ -602,9 +611,25 @@ def run_check(check: Check, obj: Any, *, seed: int | None = None, allow_referenc
         isolation = lesson_references(check.lesson, except_id=check.id)
         outcomes = plain.decode(plain.encode(collect(check, obj, cases, namespace, isolation,
                                                      allow_reference=allow_reference)))
-        verdict = judge(check, cases, outcomes)
+        return judge(check, cases, outcomes)
+
+
+def run_check(check: Check, obj: Any, *, seed: int | None = None, allow_reference: bool = False) -> None:
+    """Check `obj` in this process: print the pass line, or raise AssertionError on a wrong answer.
+
+    A blank exercise (the answer raises NotImplementedError) raises
+    `NotImplementedError("<id>: not implemented yet")` under nbgrader (`NBGRADER_EXECUTION` set);
+    anywhere else it prints one line, `<id>: not implemented yet (0 of 1 point)`, and returns, so
+    that Run All goes through an unfinished notebook in every front end (Colab and VS Code stop at
+    the first error and ignore the `raises-exception` tag).
+    `allow_reference` is for the course's own tests, which hand the reference itself to its check.
+    """
+    verdict = check_verdict(check, obj, seed=seed, allow_reference=allow_reference)
     if verdict.not_implemented:
-        raise NotImplementedError(verdict.message) from None
+        if grading():
+            raise NotImplementedError(verdict.message) from None
+        print(not_implemented_line(check.id))
+        return
     if not verdict.passed:
         raise AssertionError(verdict.message) from None
     print(verdict.pass_line)

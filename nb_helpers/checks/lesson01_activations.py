@@ -294,6 +294,20 @@ def _softmax_sum_no_keepdims(z, axis=-1):
     return e / e.sum(axis=axis)
 
 
+MEAN_SHIFT = ("subtracting the mean (or any shift but the largest score) still overflows when the scores of one slice "
+              "spread over more than about 1400 (e.g. −1000 and 1000): subtract the maximum, so every exponent is ≤ 0.")
+
+
+def _softmax_mean_shift(z, axis=-1):
+    e = np.exp(z - z.mean(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _log_softmax_mean_shift(z, axis=-1):
+    shifted = z - z.mean(axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
 KEEPDIMS = ("a reduction along `axis` without keepdims=True drops that axis, so it no longer broadcasts against z "
             "for (N, C) inputs; keep it with keepdims=True.")
 
@@ -311,6 +325,7 @@ register(Check(
     delegate=lambda z, axis=-1: __import__("scipy.special", fromlist=["softmax"]).softmax(z, axis=axis), reference=A.softmax,
     cases=[Case((arr(2.0, 1.0, 0.1),)),
            Case((arr(1000.0, 1001.0),), hint=SOFTMAX_SHIFT),
+           Case((arr(-1000.0, 0.0, 1000.0),), hint=MEAN_SHIFT),
            Case((np.array([[1.0, 2.0, 3.0], [1.0, 1.0, 1.0]]),)),
            Case((np.array([[1.0, 2.0, 3.0], [1.0, 1.0, 1.0]]),), {"axis": 0},
                 hint="normalise along `axis` only: sum with axis=axis and keepdims=True."),
@@ -322,6 +337,7 @@ register(Check(
     wrong=[WrongAnswer(_softmax_shift_in_place, "`z -= ...` shifts the caller's array in place; write "
                        "z - np.max(...) into a new variable.", clause="no_mutation"),
            WrongAnswer(_softmax_global_max, SLICE_MAX, clause="per_slice"),
+           WrongAnswer(_softmax_mean_shift, MEAN_SHIFT, clause="stability"),
            WrongAnswer(_softmax_naive, SOFTMAX_SHIFT, clause="stability"),
            WrongAnswer(_softmax_sum_all, "divide by the sum along `axis` (keepdims=True), not by the sum of the whole array."),
            WrongAnswer(_softmax_sum_no_keepdims, KEEPDIMS, clause="shape")],
@@ -360,6 +376,7 @@ register(Check(
     cases=[Case((arr(2.0, 1.0, 0.1),)),
            Case((arr(0.0, -1000.0),), hint=LOG_UNDERFLOW),
            Case((arr(1000.0, 1001.0),), hint=SOFTMAX_SHIFT),
+           Case((arr(-1000.0, 0.0, 1000.0),), hint=MEAN_SHIFT),
            Case((np.array([[1.0, 2.0], [3.0, 5.0]]),), {"axis": 0}),
            Case((np.array([[1.0, 2.0, 3.0], [1.0, 1.0, 1.0]]),),
                 hint="reduce along `axis` only, with keepdims=True, so the max and the log-sum broadcast against z."),
@@ -371,6 +388,7 @@ register(Check(
     wrong=[WrongAnswer(_log_softmax_shift_in_place, "`z -= ...` shifts the caller's array in place; write "
                        "z - np.max(...) into a new variable.", clause="no_mutation"),
            WrongAnswer(_log_softmax_naive, LOG_UNDERFLOW, clause="stability"),
+           WrongAnswer(_log_softmax_mean_shift, MEAN_SHIFT, clause="stability"),
            WrongAnswer(_log_softmax_unshifted, SOFTMAX_SHIFT, clause="stability"),
            WrongAnswer(lambda z, axis=-1: z - z.max(axis=axis, keepdims=True),
                        "after subtracting the max, also subtract log Σ exp(z − m)."),

@@ -186,3 +186,15 @@ def test_a_students_own_function_that_keeps_a_helper_in_a_default_is_not_delegat
         return y * (1.0 - y)
 
     run_check(REGISTRY["sigmoid_grad"], sigmoid_grad)
+
+
+def test_a_class_of_ones_own_that_borrows_the_reference_methods_is_delegation():
+    from nb_helpers.early_stopping import EarlyStopping as Course
+
+    class EarlyStopping:
+        __init__ = Course.__init__
+        step = Course.step
+        restore = Course.restore
+
+    with pytest.raises(AssertionError, match="itself, which computes the answer for you"):
+        run_check(REGISTRY["EarlyStopping"], EarlyStopping)

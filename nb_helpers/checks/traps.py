@@ -105,9 +105,7 @@ def delegation_by_identity(obj: Any, forbidden: Iterable[str], packages: tuple[s
     `functools.partial` or copy of it, a lambda holding it in a default value or a closure, a
     subclass or instance of a reference class, or any object the course package itself defines.
     """
-    targets = [(label, found[0].__dict__.get(found[1], getattr(found[0], found[1])) if hasattr(found[0], "__dict__")
-                else getattr(found[0], found[1]))
-               for label in forbidden if (found := resolve(label)) is not None]
+    targets = [(label, getattr(*found)) for label in forbidden if (found := resolve(label)) is not None]
     for item, direct in _unwrapped(obj):
         for label, target in targets:
             if _same_callable(item, target):
@@ -115,9 +113,10 @@ def delegation_by_identity(obj: Any, forbidden: Iterable[str], packages: tuple[s
             if inspect.isclass(target) and (isinstance(item, target) or (inspect.isclass(item) and issubclass(item, target))):
                 return label
             if inspect.isclass(target) and inspect.isclass(item):
-                own = {id(_code_of(f)) for f in vars(target).values() if inspect.isfunction(f)}
-                if any(inspect.isfunction(f) and id(_code_of(f)) in own for f in vars(item).values()):
-                    return label
+                codes = [_code_of(f) for f in vars(item).values() if inspect.isfunction(f)]
+                borrowed = {id(code) for code in codes if code is not None}   # identity: equal code objects
+                if any(id(_code_of(f)) in borrowed for f in vars(target).values() if inspect.isfunction(f)):
+                    return label  # a class of one's own whose methods are the reference's
         if not direct:
             continue
         mro = inspect.getmro(item) if inspect.isclass(item) else (type(item),)

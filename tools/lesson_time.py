@@ -4,17 +4,19 @@
 
 prints, for each lesson (every lesson of solutions/*/ when none is named),
 
-    LESSON: about N minutes (W words, E exercises: a ★, b ★★, c ★★★)
+    LESSON: about N minutes (W words, D demo cells, E exercises: a ★, b ★★, c ★★★)
 
 The rule (CONTRIBUTING.md, "Estimated time"):
 
-    N = ceil_to_5(W / 150 + 3·a + 8·b + 20·c)
+    N = ceil_to_5(W / 150 + D + 3·a + 8·b + 20·c)
 
 W counts the words (whitespace-separated tokens) of the solution notebook's markdown cells outside
 `<details>` blocks (the main path a student reads at about 150 words a minute; collapsible
-material is optional); a, b and c count the exercise headings (`### Exercise …`) rated ★ (apply a
-formula given above: 3 minutes), ★★ (translate an idea into code: 8) and ★★★ (derive or design:
-20). The introduction states `**Estimated time:** about N minutes`; tests/test_lesson_anatomy.py
+material is optional); D counts the code cells that are neither the setup, a solution nor a check
+(a minute each to run a demo or experiment and read its output or figure); a, b and c count the
+graded exercises (check cells) under headings (`### Exercise …`) rated ★ (apply a formula given
+above: 3 minutes each), ★★ (translate an idea into code: 8) and ★★★ (derive or design: 20), so a
+heading that covers two functions counts twice. The introduction states `**Estimated time:** about N minutes`; tests/test_lesson_anatomy.py
 checks that it equals what this prints.
 """
 
@@ -23,13 +25,14 @@ from __future__ import annotations
 import math
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 WORDS_PER_MINUTE = 150
 MINUTES_PER_STAR = {1: 3, 2: 8, 3: 20}
+MINUTES_PER_DEMO_CELL = 1
 STAR = "★"
 
 #: An exercise heading: a level-3 markdown heading that starts with "Exercise" (or "Exercises").
@@ -46,6 +49,7 @@ class Heading:
     cell_id: str | None
     text: str
     stars: int
+    graded: int = 1   # the check cells between this heading and the next one (at least 1)
 
 
 @dataclass(frozen=True)
@@ -53,27 +57,29 @@ class LessonTime:
     lesson: str
     words: int
     headings: tuple[Heading, ...]
+    demo_cells: int = 0
 
     def count(self, stars: int) -> int:
-        return sum(h.stars == stars for h in self.headings)
+        """Graded exercises under headings rated `stars`."""
+        return sum(h.graded for h in self.headings if h.stars == stars)
 
     @property
     def minutes(self) -> int:
-        return estimate_minutes(self.words, self.count(1), self.count(2), self.count(3))
+        return estimate_minutes(self.words, self.count(1), self.count(2), self.count(3), self.demo_cells)
 
     def line(self) -> str:
         a, b, c = self.count(1), self.count(2), self.count(3)
-        return (f"{self.lesson}: about {self.minutes} minutes ({self.words} words, {len(self.headings)} exercises: "
-                f"{a} {STAR}, {b} {STAR * 2}, {c} {STAR * 3})")
+        return (f"{self.lesson}: about {self.minutes} minutes ({self.words} words, {self.demo_cells} demo cells, "
+                f"{a + b + c} exercises: {a} {STAR}, {b} {STAR * 2}, {c} {STAR * 3})")
 
 
 def ceil_to_5(x: float) -> int:
     return 5 * math.ceil(round(x, 9) / 5)
 
 
-def estimate_minutes(words: int, one_star: int, two_stars: int, three_stars: int) -> int:
-    """ceil_to_5(words / 150 + 3·★ + 8·★★ + 20·★★★)."""
-    return ceil_to_5(words / WORDS_PER_MINUTE + MINUTES_PER_STAR[1] * one_star
+def estimate_minutes(words: int, one_star: int, two_stars: int, three_stars: int, demo_cells: int = 0) -> int:
+    """ceil_to_5(words / 150 + demo cells + 3·★ + 8·★★ + 20·★★★)."""
+    return ceil_to_5(words / WORDS_PER_MINUTE + MINUTES_PER_DEMO_CELL * demo_cells + MINUTES_PER_STAR[1] * one_star
                      + MINUTES_PER_STAR[2] * two_stars + MINUTES_PER_STAR[3] * three_stars)
 
 
@@ -101,8 +107,24 @@ def stars_of(heading: str) -> int:
     return len(m.group(1)) if m else 0
 
 
+def _nbgrader(cell: Any) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def is_check(cell: Any) -> bool:
+    return cell.cell_type == "code" and bool(_nbgrader(cell).get("grade"))
+
+
+def is_demo(cell: Any) -> bool:
+    """A code cell that is neither the setup, a solution nor a check."""
+    meta = _nbgrader(cell)
+    return cell.cell_type == "code" and not meta.get("solution") and not meta.get("grade") \
+        and meta.get("grade_id") != "setup" and bool(cell.source.strip())
+
+
 def exercise_headings(nb: Any) -> list[Heading]:
-    """Every `### Exercise …` heading of the notebook's markdown cells, in order."""
+    """Every `### Exercise …` heading of the notebook's markdown cells, in order, with the number of
+    check cells that follow it before the next heading."""
     found = []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "markdown":
@@ -110,7 +132,8 @@ def exercise_headings(nb: Any) -> list[Heading]:
         for m in EXERCISE_HEADING.finditer(cell.source):
             text = m.group(1).strip()
             found.append(Heading(index, cell.get("id"), text, stars_of(text)))
-    return found
+    ends = [h.cell for h in found[1:]] + [len(nb.cells)]
+    return [replace(h, graded=max(1, sum(is_check(c) for c in nb.cells[h.cell:end]))) for h, end in zip(found, ends)]
 
 
 def notebook_path(lesson: str, root: Path = REPO) -> Path:
@@ -125,7 +148,7 @@ def lesson_time(lesson: str, root: Path = REPO) -> LessonTime:
     import nbformat
 
     nb = nbformat.read(notebook_path(lesson, root), as_version=4)
-    return LessonTime(lesson, markdown_words(nb), tuple(exercise_headings(nb)))
+    return LessonTime(lesson, markdown_words(nb), tuple(exercise_headings(nb)), sum(map(is_demo, nb.cells)))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,21 +14,21 @@
 Why mutmut 3: it forks each mutant from a process that has already imported torch and the checks
 (a mutant costs milliseconds instead of a 2.5 s interpreter start), it runs only the tests that
 reach the mutated function, and it caches results by function hash, so that a rerun after editing
-one solution or one check tests only what changed. Each lesson is a project of its own, so that
-`LESSON=` reruns one lesson without touching the others' results.
+one solution tests only that solution's mutants. mutmut cannot see the checks (they live outside
+its project), so a change to a lesson's checks or references drops that lesson's cached results
+(`checks_fingerprint`). Each lesson is a project of its own, so that `LESSON=` reruns one lesson
+without touching the others' results.
 
-Declared equivalents live in `tools/mutation_equivalents/<lesson>.toml`: a mutant that no correct check can
-kill on the contract's domain (e.g. `np.maximum(x, 0.0)` → `np.maximum(x, 1e-300)`… never; rather
-`x >= 0` → `x > 0` where both branches agree at 0) is listed by exercise, the original line and
-the mutated line, with a one-line reason. `tests/test_mutants.py` fails when a listed mutant no
-longer exists.
+Declared equivalents live in `tools/mutation_equivalents/<lesson>.toml`: a mutant that no valid
+input can tell apart from the solution (e.g. `x >= 0` → `x > 0` where both branches agree at 0) is
+listed by exercise, the original line and the mutated line, with a one-line reason.
+`tests/test_mutants.py` fails when a listed mutant no longer exists.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
-import difflib
 import json
 import os
 import shutil

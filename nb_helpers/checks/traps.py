@@ -114,7 +114,7 @@ def delegation_by_identity(obj: Any, forbidden: Iterable[str], packages: tuple[s
                 return label
             if inspect.isclass(target) and inspect.isclass(item):
                 codes = [_code_of(f) for f in vars(item).values() if inspect.isfunction(f)]
-                borrowed = {id(code) for code in codes if code is not None}   # identity: equal code objects
+                borrowed = {id(code) for code in codes if code is not None}   # by identity: two empty methods have equal code
                 if any(id(_code_of(f)) in borrowed for f in vars(target).values() if inspect.isfunction(f)):
                     return label  # a class of one's own whose methods are the reference's
         if not direct:

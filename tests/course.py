@@ -6,7 +6,12 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import numpy as np
 
 from nb_helpers.grading.parallel.environ import DASK_NANNY_VARIABLES
 
@@ -44,3 +49,12 @@ def nbgrader(root: Path, *args: str, check: bool = True, env: dict | None = None
     if check and proc.returncode != 0:
         raise AssertionError(f"nbgrader {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
     return proc
+
+
+@contextmanager
+def strict_numpy() -> Iterator[None]:
+    """A NumPy RuntimeWarning (overflow, invalid value, divide by zero — not underflow) is an error."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+            yield

@@ -7,29 +7,18 @@ covers its O(h²) truncation and its rounding error."""
 
 from __future__ import annotations
 
-import warnings
-from contextlib import contextmanager
-
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
 from nb_helpers import backprop as B
+from tests.course import strict_numpy
 
 RTOL, ATOL = 1e-7, 1e-12          # SPEC §4.1
 FD_RTOL, FD_ATOL = 1e-6, 1e-8     # central differences in float64, h = 1e-5
 SEEDS = range(6)
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
-
-
-@contextmanager
-def strict_numpy():
-    """A NumPy RuntimeWarning (overflow, invalid value, divide by zero — not underflow) is an error."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)
-        with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
-            yield
 
 
 def close(actual, expected, rtol=RTOL, atol=ATOL) -> None:

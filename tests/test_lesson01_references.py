@@ -7,9 +7,6 @@ Values are compared with the tolerance of SPEC §4.1 (rtol 1e-7, atol 1e-12) unl
 
 from __future__ import annotations
 
-import warnings
-from contextlib import contextmanager
-
 import numpy as np
 import pytest
 import torch
@@ -18,20 +15,13 @@ from torch import nn
 
 from nb_helpers import activations as A
 from nb_helpers import losses as L
+from nb_helpers.checks.lesson01_activations import _loss_target
+from tests.course import strict_numpy
 
 RTOL, ATOL = 1e-7, 1e-12          # SPEC §4.1
 FD_RTOL, FD_ATOL = 1e-6, 1e-9     # central differences in float64
 SEEDS = range(8)
 LARGE = np.array([-1000.0, -710.0, -40.0, -1e-9, 0.0, 1e-9, 40.0, 710.0, 1000.0])
-
-
-@contextmanager
-def strict_numpy():
-    """A NumPy RuntimeWarning (overflow, invalid value, divide by zero — not underflow) is an error."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)
-        with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
-            yield
 
 
 def _shape(rng: np.random.Generator) -> tuple[int, ...]:
@@ -307,16 +297,6 @@ def head_input(problem: str, rng: np.random.Generator) -> torch.Tensor:
     return t(rng.normal(0.0, 2.0, size=(n, c) if problem in ("multiclass", "multilabel") else (n,)))
 
 
-def head_target(problem: str, x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
-    if problem == "multiclass":
-        return torch.from_numpy(rng.integers(0, x.shape[1], size=x.shape[0]).astype(np.int64))
-    if problem in ("binary", "multilabel"):
-        return t(rng.integers(0, 2, size=tuple(x.shape)))
-    if problem == "positive_regression":
-        return t(rng.poisson(3.0, size=tuple(x.shape)))
-    return t(rng.normal(0.0, 2.0, size=tuple(x.shape)))
-
-
 TORCH_HEADS = {
     "binary": torch.sigmoid,
     "multiclass": lambda z: torch.softmax(z, dim=1),
@@ -350,7 +330,7 @@ def test_head_and_loss_pair_up_the_way_torch_computes_them(problem, seed):
     the rate e^z = PoissonNLLLoss(log_input=True)(z), MSE(identity)."""
     rng = np.random.default_rng(6000 + seed)
     z = head_input(problem, rng)
-    y = head_target(problem, z, rng)
+    y = _loss_target(problem, z, rng)
     pred = L.output_activation(problem)(z)
     loss = L.loss_for(problem)
     value = loss(z, y)

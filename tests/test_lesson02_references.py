@@ -533,16 +533,10 @@ def test_solution_notebook_passes_through_the_grading_path(exercise):
 
 def test_stratified_split_check_accepts_marking_taken_samples_in_a_copy():
     """The no-mutation wrong answer marks y itself; the same idea on y.copy() is correct."""
+    from nb_helpers.checks.lesson02_training import _strat_marks_labels
+
     def split(y, val_frac=0.1, test_frac=0.1, seed=0):
-        rng = np.random.default_rng(seed)
-        remaining, val, test = y.copy(), [], []
-        for c in np.unique(y):
-            idx = rng.permutation(np.flatnonzero(remaining == c))
-            nv, nt = round(idx.size * val_frac), round(idx.size * test_frac)
-            val.append(idx[:nv])
-            test.append(idx[nv:nv + nt])
-            remaining[idx[:nv + nt]] = -1
-        return np.flatnonzero(remaining >= 0), np.concatenate(val), np.concatenate(test)
+        return _strat_marks_labels(y.copy(), val_frac, test_frac, seed)
 
     assert _quiet_pass(REGISTRY["stratified_split"], split).endswith("checks passed\n")
 

@@ -101,78 +101,36 @@ def _numgrad_family(rng: np.random.Generator) -> list[Case]:
     return cases
 
 
-def _ng_forward(f, x, h=1e-5):
-    grad = np.zeros_like(x)
+def _ng_variant(f, x, h=1e-5, *, bug: str):
+    """Central differences with one classic mistake (`bug`), each a wrong answer below:
+    "forward" (f(x + h·e_i) − f(x)) / h; "over_h" divides by h; "extra_call" evaluates f(x) once more;
+    "not_restored" leaves x[i] moved by −h; "arithmetic" restores by += h / −= 2h / += h, which is
+    not bit-exact; "into_x" writes the gradient into x itself (`grad = x`)."""
+    if bug == "extra_call":
+        f(x)                                            # the value at x: central differences never use it
+    grad = x if bug == "into_x" else np.zeros_like(x)
     for i in np.ndindex(x.shape):
         old = x[i]
         x[i] = old + h
         f_plus = f(x)
-        x[i] = old
-        grad[i] = (f_plus - f(x)) / h
-    return grad
-
-
-def _ng_over_h(f, x, h=1e-5):
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + h
-        f_plus = f(x)
-        x[i] = old - h
+        if bug == "forward":
+            x[i] = old
+            grad[i] = (f_plus - f(x)) / h
+            continue
+        x[i] = old + h - 2 * h if bug in ("arithmetic", "not_restored") else old - h
         f_minus = f(x)
-        x[i] = old
-        grad[i] = (f_plus - f_minus) / h
+        if bug == "arithmetic":
+            x[i] += h
+        elif bug != "not_restored":
+            x[i] = old
+        grad[i] = (f_plus - f_minus) / (h if bug == "over_h" else 2 * h)
     return grad
 
 
-def _ng_extra_call(f, x, h=1e-5):
-    f(x)                                                # the value at x: central differences never use it
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + h
-        f_plus = f(x)
-        x[i] = old - h
-        f_minus = f(x)
-        x[i] = old
-        grad[i] = (f_plus - f_minus) / (2 * h)
-    return grad
-
-
-def _ng_not_restored(f, x, h=1e-5):
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        x[i] += h
-        f_plus = f(x)
-        x[i] -= 2 * h
-        f_minus = f(x)
-        grad[i] = (f_plus - f_minus) / (2 * h)
-    return grad
-
-
-def _ng_restored_by_arithmetic(f, x, h=1e-5):
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        x[i] += h
-        f_plus = f(x)
-        x[i] -= 2 * h
-        f_minus = f(x)
-        x[i] += h
-        grad[i] = (f_plus - f_minus) / (2 * h)
-    return grad
-
-
-def _ng_into_x(f, x, h=1e-5):
-    grad = x                                            # not a copy
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + h
-        f_plus = f(x)
-        x[i] = old - h
-        f_minus = f(x)
-        x[i] = old
-        grad[i] = (f_plus - f_minus) / (2 * h)
-    return grad
+def _ng(bug: str):
+    def numerical_gradient(f, x, h=1e-5):
+        return _ng_variant(f, x, h, bug=bug)
+    return numerical_gradient
 
 
 def _ng_one_dimensional(f, x, h=1e-5):
@@ -202,22 +160,22 @@ register(Check(
     probe=_probe_numerical_gradient,
     forbidden=DIFFERENTIATION,
     hint="entry i of the gradient is (f(x + h·e_i) − f(x − h·e_i)) / (2h), with e_i the i-th unit vector.",
-    wrong=[WrongAnswer(_ng_not_restored, "x must hold its original values when you return: after the two "
+    wrong=[WrongAnswer(_ng("not_restored"), "x must hold its original values when you return: after the two "
                        "evaluations of entry i, put its saved value back (x[i] = old) before moving to the next "
                        "entry.", clause="no_mutation"),
-           WrongAnswer(_ng_restored_by_arithmetic, "x[i] += h followed by x[i] -= h does not always give back the "
+           WrongAnswer(_ng("arithmetic"), "x[i] += h followed by x[i] -= h does not always give back the "
                        "original bits (rounding): save the entry first (old = x[i]) and restore it with x[i] = old.",
                        clause="no_mutation"),
-           WrongAnswer(_ng_into_x, "`grad = x` is not a copy: writing the gradient into it overwrites the caller's x "
+           WrongAnswer(_ng("into_x"), "`grad = x` is not a copy: writing the gradient into it overwrites the caller's x "
                        "(and the points where f is evaluated next). Start from grad = np.zeros_like(x).",
                        clause="no_mutation"),
            WrongAnswer(_ng_one_dimensional, "range(len(x)) only walks the first axis: for a 2-D x, x[i] is a whole "
                        "row. Visit every entry (np.ndindex(x.shape)) and return an array shaped like x.",
                        clause="shape"),
-           WrongAnswer(_ng_forward, "(f(x + h·e_i) − f(x)) / h is the forward difference (error O(h)); the "
+           WrongAnswer(_ng("forward"), "(f(x + h·e_i) − f(x)) / h is the forward difference (error O(h)); the "
                        "central difference evaluates both sides: (f(x + h·e_i) − f(x − h·e_i)) / (2h)."),
-           WrongAnswer(_ng_over_h, "the two evaluations are 2h apart: divide by 2h, not by h."),
-           WrongAnswer(_ng_extra_call, COUNT)],
+           WrongAnswer(_ng("over_h"), "the two evaluations are 2h apart: divide by 2h, not by h."),
+           WrongAnswer(_ng("extra_call"), COUNT)],
 ))
 
 

@@ -429,7 +429,7 @@ ON_DEVICE = ("this call passes x on PyTorch's 'meta' device (a stand-in for a GP
 
 
 def _dropout_variant(x, p, training=True, generator=None, *, keep_prob=None, scale=True, use_training=True,
-                     use_generator=True, guard_p1=True, validate=True, on_device=True):
+                     use_generator=True, guard_p1=True, validate=True, on_device=True, in_place=False):
     if validate and not 0.0 <= p <= 1.0:
         raise ValueError("p must be in [0, 1]")
     if (use_training and not training) or p == 0.0:
@@ -439,6 +439,9 @@ def _dropout_variant(x, p, training=True, generator=None, *, keep_prob=None, sca
     u = torch.rand(x.shape, generator=generator if use_generator else None, dtype=x.dtype,
                    device=x.device if on_device else None)
     mask = (u < (1.0 - p if keep_prob is None else keep_prob(p))).to(x.dtype)
+    if in_place:
+        x[mask == 0] = 0.0  # zeroes the caller's tensor
+        return x / (1.0 - p)
     return x * mask / (1.0 - p) if scale else x * mask
 
 
@@ -448,15 +451,7 @@ def _dropout_assert(x, p, training=True, generator=None):
 
 
 def _dropout_zero_x(x, p, training=True, generator=None):
-    if not 0.0 <= p <= 1.0:
-        raise ValueError("p must be in [0, 1]")
-    if not training or p == 0.0:
-        return x
-    if p == 1.0:
-        return torch.zeros_like(x)
-    keep = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype) < 1.0 - p
-    x[~keep] = 0.0  # zeroes the caller's tensor
-    return x / (1.0 - p)
+    return _dropout_variant(x, p, training, generator, in_place=True)
 
 
 register(Check(

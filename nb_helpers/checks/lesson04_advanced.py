@@ -179,8 +179,6 @@ register(Check(
     hint="one update per epoch from w = 0, b = 0: r = Xw + b − y, w −= lr·(2/n)·Xᵀr, b −= lr·(2/n)·Σr; "
          "then record the loss over all data.",
     delegate=_gd_torch,
-    # a wrong answer whose values are right (only the inputs change) comes first: the engine matches hints on
-    # values, so listed later it would take the hint of any earlier answer that is right on the failing case
     wrong=[WrongAnswer(_gd_shuffles_in_place, "leave X and y unchanged: full-batch GD uses every row each epoch, so "
                                               "there is nothing to shuffle (and X[:] = X[perm] rewrites the caller's "
                                               "data).", clause="no_mutation"),

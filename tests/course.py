@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -58,3 +59,24 @@ def strict_numpy() -> Iterator[None]:
         warnings.simplefilter("error", RuntimeWarning)
         with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
             yield
+
+
+def student_notebook(lesson: str, keep_tags: bool = True) -> Any:
+    """The fresh student version of a lesson (`notebooks/`); without its cell tags when `keep_tags` is
+    False, as Colab and VS Code see it (they ignore `raises-exception`)."""
+    import nbformat
+
+    nb = nbformat.read(REPO / "notebooks" / lesson / f"{lesson}.ipynb", as_version=4)
+    if not keep_tags:
+        for cell in nb.cells:
+            cell.metadata.pop("tags", None)
+    return nb
+
+
+def check_cells(nb: Any) -> dict[int, str]:
+    """{cell index: exercise id} of the notebook's check cells (nbgrader grade_id `test_<id>`)."""
+    from nb_helpers.grading.cells import nbgrader_meta
+
+    return {i: str(nbgrader_meta(c)["grade_id"])[len("test_"):] for i, c in enumerate(nb.cells)
+            if c.cell_type == "code" and nbgrader_meta(c).get("grade")
+            and str(nbgrader_meta(c).get("grade_id", "")).startswith("test_")}

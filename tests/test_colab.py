@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.course import LESSONS, REPO
+from tests.course import LESSONS, REPO, check_cells, student_notebook
 from tests.venvs import cached_venv, clean_env, current_base_python, freeze, package_copy, pip, python_in, site_packages
 
 pytestmark = pytest.mark.slow
@@ -189,9 +189,7 @@ def test_fresh_student_notebook_runs_to_its_end_in_a_colab_like_runtime(lesson, 
     its last cell, each check cell printing its not-implemented line (SPEC §4.1)."""
     from nb_helpers.checks.engine import not_implemented_line
 
-    nb = nbformat.read(REPO / "notebooks" / lesson / f"{lesson}.ipynb", as_version=4)
-    for cell in nb.cells:
-        cell.metadata.pop("tags", None)
+    nb = student_notebook(lesson, keep_tags=False)
     source = tmp_path / f"{lesson}.student.ipynb"
     nbformat.write(nb, source)
     workdir = tmp_path / lesson
@@ -205,9 +203,9 @@ def test_fresh_student_notebook_runs_to_its_end_in_a_colab_like_runtime(lesson, 
     assert report["error"] is None, f"Run All stopped in {lesson}:\n{report['error']}"
     assert report["probe"] and report["probe"]["colab"], "the extra cell after the last one did not run"
     executed = nbformat.read(out_path, as_version=4)
-    checks = [(str(c.metadata.get("nbgrader", {}).get("grade_id"))[len("test_"):], c) for c in executed.cells
-              if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
+    checks = check_cells(executed)
     assert checks, f"notebooks/{lesson} has no check cells"
-    for exercise, cell in checks:
+    for index, exercise in checks.items():
+        cell = executed.cells[index]
         printed = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
         assert printed == not_implemented_line(exercise) + "\n", (exercise, printed)

@@ -22,10 +22,6 @@ def solution(lesson):
     return nbformat.read(REPO / "solutions" / lesson / f"{lesson}.ipynb", as_version=4)
 
 
-def student(lesson):
-    return nbformat.read(REPO / "notebooks" / lesson / f"{lesson}.ipynb", as_version=4)
-
-
 def test_lessons_are_the_four_of_the_syllabus():
     assert LESSONS == sorted(LESSONS) and LESSONS[0] == "01_activation_functions"
     assert all(re.fullmatch(r"0[1-4]_[a-z_]+", lesson) for lesson in LESSONS)

@@ -21,23 +21,11 @@ import pytest
 from nb_helpers import checks  # noqa: F401 - registers the checks
 from nb_helpers.checks.engine import REGISTRY, not_implemented_line, run_check
 from nb_helpers.demos import passes, yours_or_reference
-from nb_helpers.grading.cells import nbgrader_meta
-from tests.course import LESSONS, REPO
+from tests.course import LESSONS, check_cells, student_notebook
 
 #: The environment `make` gives every command (one thread, no progress bars, inline figures).
 KERNEL_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "TQDM_DISABLE": "1",
               "PYDEVD_DISABLE_FILE_VALIDATION": "1", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
-
-
-def student(lesson: str) -> nbformat.NotebookNode:
-    return nbformat.read(REPO / "notebooks" / lesson / f"{lesson}.ipynb", as_version=4)
-
-
-def check_cells(nb: nbformat.NotebookNode) -> dict[int, str]:
-    """{cell index: exercise id} of the notebook's check cells (nbgrader grade_id `test_<id>`)."""
-    return {i: str(nbgrader_meta(c)["grade_id"])[len("test_"):] for i, c in enumerate(nb.cells)
-            if c.cell_type == "code" and nbgrader_meta(c).get("grade")
-            and str(nbgrader_meta(c).get("grade_id", "")).startswith("test_")}
 
 
 def execute(nb: nbformat.NotebookNode, workdir: Path, nbgrader_execution: str | None, allow_errors: bool) -> None:
@@ -99,10 +87,8 @@ def test_fresh_student_notebook_runs_to_its_last_cell_as_colab_and_vscode_run_it
     reaches the last cell, and each check cell prints exactly its not-implemented line."""
     from nbclient.exceptions import CellExecutionError
 
-    nb = student(lesson)
+    nb = student_notebook(lesson, keep_tags=False)
     assert not any(c.outputs for c in nb.cells if c.cell_type == "code"), f"notebooks/{lesson} has outputs"
-    for cell in nb.cells:
-        cell.metadata.pop("tags", None)
     checks_at = check_cells(nb)
     assert checks_at, f"notebooks/{lesson} has no check cells"
     try:
@@ -133,7 +119,7 @@ def test_fresh_student_notebook_runs_to_its_last_cell_as_colab_and_vscode_run_it
 def test_under_nbgrader_each_check_of_a_fresh_student_notebook_raises_not_implemented(lesson, tmp_path):
     """As nbgrader validate executes it (`NBGRADER_EXECUTION=validate`, errors allowed): each check
     cell raises NotImplementedError("<id>: not implemented yet") and no other cell fails."""
-    nb = student(lesson)
+    nb = student_notebook(lesson)
     checks_at = check_cells(nb)
     execute(nb, tmp_path, nbgrader_execution="validate", allow_errors=True)
     for index, cell in enumerate(nb.cells):

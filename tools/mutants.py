@@ -7,7 +7,7 @@
    other graded names bound to their references as the check's isolation does, then the solution
    cell without the definitions of other exercises);
 2. runs mutmut 3 there: every mutant of a solution function is tested by the exercise's own
-   check (`nb_helpers.checks.engine.run_check`, the in-kernel check with its practice cases);
+   check (`nb_helpers.checks.engine.check_verdict`, the in-kernel check with its practice cases);
 3. prints per lesson and overall: mutants, killed, survived, declared equivalent, and the score
    killed / (mutants − equivalent), then every survivor with its diff.
 
@@ -108,19 +108,17 @@ import importlib
 
 import pytest
 
-from nb_helpers.checks.engine import REGISTRY, run_check
+from nb_helpers.checks.engine import REGISTRY, check_verdict
 
 EXERCISES = {exercises!r}
 
 
 @pytest.mark.parametrize("exercise", EXERCISES)
-def test_check(exercise, monkeypatch):
-    # as at grading: a mutant that makes the answer raise NotImplementedError fails its check
-    # (outside nbgrader a blank check only prints "not implemented yet")
-    monkeypatch.setenv("NBGRADER_EXECUTION", "mutants")
+def test_check(exercise):
     module = importlib.import_module(f"exercises.{package}.{{exercise}}")
     check = REGISTRY[exercise]
-    run_check(check, getattr(module, check.object_name))
+    verdict = check_verdict(check, getattr(module, check.object_name))
+    assert verdict.passed, verdict.message  # "not implemented yet" (a mutant that raises it) fails too
 '''
 
 PYPROJECT = '''\

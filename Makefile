@@ -73,4 +73,4 @@ constraints: $(STAMP)
 	$(PIP) freeze --exclude-editable | grep -v "^nn-training-course" | sed 's/^torch==.*/torch==2.13.0/' > requirements/constraints.txt
 
 clean:
-	rm -rf submitted autograded feedback gradebook.db examples/sample_class/{submitted,autograded,feedback,release,gradebook.db,grades.csv} artifacts
+	rm -rf submitted autograded feedback gradebook.db examples/sample_class/{submitted,autograded,feedback,release,reports,gradebook.db,grades.csv} artifacts

@@ -7,11 +7,13 @@
 """
 
 from nbgrader.preprocessors import (
-    AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades,
+    AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern, LimitOutput, SaveAutoGrades,
 )
-from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 
+from nb_helpers.grading.diagnosis import RecordDiagnosis
 from nb_helpers.grading.execute import SandboxedExecute
+from nb_helpers.grading.feedback import ProgressTable
 from nb_helpers.grading.intake import check_submission
 from nb_helpers.grading.schema import check_schemas_once
 from nb_helpers.grading.verdict import StartVerdicts, VerdictPreprocessor
@@ -41,15 +43,19 @@ c.SandboxedExecute.memory_limit_mb = 2048      # memory the student's code may u
 c.SandboxedExecute.max_cell_output_bytes = 2_000_000  # output kept per cell; the rest is dropped as it arrives
 c.SandboxedExecute.sandbox = True              # bubblewrap: no network, course files hidden (warns loudly if missing)
 c.VerdictPreprocessor.check_timeout = 30.0     # seconds one exercise's verdict may take
+c.VerdictPreprocessor.time_limits = {}         # seconds per exercise, overriding a check's own limit (train_digits: 60 s)
 c.VerdictPreprocessor.cell_timeout = 10.0      # seconds each solution cell above a check may run in the verdict
 c.VerdictPreprocessor.memory_limit_mb = 2048
 c.VerdictPreprocessor.sandbox = True
+c.VerdictPreprocessor.credit = "all"           # all or nothing per exercise; "fraction": the fraction of cases passed
 
 # The grade of every check cell comes from VerdictPreprocessor, which recomputes it outside the
 # student's kernel and replaces the cell's outputs before SaveAutoGrades reads them; StartVerdicts
 # has those verdicts computed while the kernel runs (they depend only on the cells' sources).
 # SandboxedExecute runs the kernel (for the student's feedback) in the sandbox; a dead, hung or
 # overlong kernel no longer makes nbgrader drop the whole submission: it costs the exercises it prevented.
+# RecordDiagnosis stores what each verdict found (status, the declared mistake matched, the hint) in
+# the gradebook's database, table nb_helpers_diagnosis, for `nb-helpers-grade report LESSON`.
 c.Autograde.autograde_preprocessors = [
     StartVerdicts,
     SandboxedExecute,
@@ -58,8 +64,12 @@ c.Autograde.autograde_preprocessors = [
     LimitOutput,
     VerdictPreprocessor,
     SaveAutoGrades,
+    RecordDiagnosis,
     AssignLatePenalties,
     CheckCellMetadata,
 ]
+# The feedback starts with the student's progress table (the one `nb_helpers.progress()` shows in the
+# lesson), built from the graded check cells; nbgrader's own two preprocessors run first.
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ProgressTable]
 # Secret of this offering for the hidden cases: set NB_HELPERS_GRADING_SEED in the environment
 # (or c.VerdictPreprocessor.instructor_seed here, outside version control).

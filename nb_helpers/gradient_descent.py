@@ -122,10 +122,14 @@ def minibatch_gradient_noise(X: np.ndarray, y: np.ndarray, w: np.ndarray, b: flo
 
 
 def make_linear_data(n: int = 200, d: int = 1, noise: float = 0.5, seed: int = 0,
-                     w_true: np.ndarray | None = None, b_true: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    r"""Synthetic regression data $y = Xw^\star + b^\star + \varepsilon$, $X \sim \mathcal N(0, 1)$, $\varepsilon \sim \mathcal N(0, \text{noise}^2)$."""
+                     w_true: np.ndarray | None = None, b_true: float = 1.0,
+                     x_mean: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    r"""Synthetic regression data $y = Xw^\star + b^\star + \varepsilon$, $X \sim \mathcal N(\mu, 1)$, $\varepsilon \sim \mathcal N(0, \text{noise}^2)$.
+
+    With $\mu$ = `x_mean` away from 0 the slope and the intercept are correlated: the loss surface over
+    $(w, b)$ becomes a long, narrow valley (its Hessian $2\,\mathbb E[(x, 1)(x, 1)^\top]$ is ill-conditioned)."""
     rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
+    X = x_mean + rng.normal(size=(n, d))
     w = np.full(d, 2.0) if w_true is None else np.asarray(w_true, dtype=np.float64)
     y = X @ w + b_true + noise * rng.normal(size=n)
     return X, y

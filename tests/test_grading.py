@@ -124,3 +124,23 @@ def test_regrading_gives_the_same_grades(graded):
     before = {s: scores(root, lesson, s) for s in ("solution", "one_wrong", "blank")}
     nbgrader(root, "autograde", lesson, "--force", "--student", "one_wrong")
     assert {s: scores(root, lesson, s) for s in before} == before
+
+
+def test_feedback_starts_with_the_progress_table(graded):
+    """The feedback's first cell is the table `nb_helpers.progress()` shows, for the graded result."""
+    from nb_helpers.grading.feedback import CELL_ID
+    from nb_helpers.progress import from_notebook
+
+    root, lesson, ids = graded
+    n = len(ids)
+    for student, passed, next_line in [("solution", n, "Next: nothing left, every exercise passes."),
+                                       ("one_wrong", n - 1, f"Next: {ids[-1]} (failing)."),
+                                       ("blank", 0, f"Next: {ids[0]} (not started).")]:
+        html = (root / "feedback" / student / lesson / f"{lesson}.html").read_text()
+        caption = f"<caption>Progress in {lesson}: {passed} of {n} exercises pass</caption>"
+        assert caption in html and next_line in html, student
+        autograded = nbformat.read(root / "autograded" / student / lesson / f"{lesson}.ipynb", as_version=4)
+        assert html.index(caption) < html.index(autograded.cells[0].source.splitlines()[0][2:]), student
+        table = from_notebook(autograded, lesson)
+        assert [r.exercise for r in table.rows] == ids and table.passed == passed
+        assert f'id="{CELL_ID}"' not in html or html.count(caption) == 1

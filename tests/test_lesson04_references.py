@@ -236,6 +236,12 @@ def test_random_restarts_calls_once_per_seed_in_order_and_keeps_the_first_smalle
     assert all(type(v) is float for v in got) and got[1:3] == [0.5, pytest.approx(0.2)]
 
 
+def test_random_restarts_returns_none_and_none_when_every_loss_is_nan():
+    best, seed, got = R.random_restarts(lambda s: (f"model-{s}", float("nan")), [5, 2, 8])
+    assert (best, seed) == (None, None)
+    assert len(got) == 3 and all(math.isnan(v) for v in got)
+
+
 def test_random_restarts_does_not_touch_global_random_state():
     torch.manual_seed(0)
     np.random.seed(0)

@@ -38,5 +38,28 @@ def test_every_exercise_has_mutants(lesson_mutants):
     lesson, found = lesson_mutants
     from nb_helpers.checks.engine import REGISTRY
 
-    exercises = {c.id for c in REGISTRY.values() if c.lesson == lesson}
+    exercises = {c.id for c in REGISTRY.values() if c.lesson == lesson} - set(mutants.NOT_MUTATED)
     assert exercises <= {m.exercise for m in found}
+
+
+def test_only_the_declared_exercises_are_left_out_and_each_says_why():
+    """Mutation testing leaves out exactly `NOT_MUTATED`: registered exercises judged by a rule of their
+    own (a threshold, `Check.score`), not compared with a reference, each with its reason."""
+    from nb_helpers.checks.engine import REGISTRY
+
+    for exercise, reason in mutants.NOT_MUTATED.items():
+        assert exercise in REGISTRY and REGISTRY[exercise].score is not None, exercise
+        assert len(reason.split()) >= 8, exercise
+    for lesson in LESSONS:
+        registered = {c.id for c in REGISTRY.values() if c.lesson == lesson}
+        assert set(mutants.mutated_exercises(lesson)) == registered - set(mutants.NOT_MUTATED)
+
+
+def test_the_report_names_what_is_left_out_and_why(capsys):
+    from nb_helpers.checks.engine import REGISTRY
+
+    lesson = REGISTRY["train_digits"].lesson
+    mutants.report({lesson: []})
+    out = capsys.readouterr().out
+    for exercise, reason in mutants.NOT_MUTATED.items():
+        assert f"not mutated: {exercise} ({lesson}): {reason}" in out

@@ -37,6 +37,7 @@ from nb_helpers.checks.engine import REGISTRY, Case, Check, collect, judge
 DELEGATE_TEST = "test_oracles::test_delegate_agrees_with_reference"
 L1, L2, L3, L4, ME = ("test_lesson01_references", "test_lesson02_references", "test_lesson03_references",
                       "test_lesson04_references", "test_oracles")
+L2S = "test_lesson02_selection"
 
 #: exercise id -> "module::test function" giving its reference an independent oracle.
 ORACLES: dict[str, list[str]] = {
@@ -102,6 +103,15 @@ ORACLES: dict[str, list[str]] = {
     "r2_score": [f"{L2}::test_regression_metrics_equal_sklearn",
                  f"{L2}::test_r2_with_constant_y_true_follows_sklearn", DELEGATE_TEST],
     "roc_auc": [f"{L2}::test_roc_auc_equals_sklearn_with_ties", DELEGATE_TEST],
+    # lesson 02, second edition: scikit-learn on the same folds, a hand-written bootstrap (tests/test_lesson02_selection.py)
+    "cross_val_score": [f"{L2S}::test_cross_val_score_equals_sklearn_cross_val_score_on_the_same_folds",
+                        f"{L2S}::test_cross_val_score_folds_are_kfold_blocks_of_the_seeded_permutation",
+                        f"{L2S}::test_cross_val_score_with_k_equal_n_is_a_permuted_leave_one_out", DELEGATE_TEST],
+    "grid_search_cv": [f"{L2S}::test_grid_search_cv_equals_sklearn_gridsearchcv_on_the_same_folds",
+                       f"{L2S}::test_grid_search_cv_keeps_the_first_tie_and_never_picks_a_nan_mean", DELEGATE_TEST],
+    "bootstrap_ci": [f"{L2S}::test_bootstrap_ci_equals_a_hand_written_percentile_bootstrap",
+                     f"{L2S}::test_bootstrap_ci_equals_scipy_paired_percentile_bootstrap",
+                     f"{L2S}::test_bootstrap_ci_covers_the_true_mean_about_1_minus_alpha_of_the_time", DELEGATE_TEST],
     # lesson 03: torch.optim / schedulers / clip_grad_norm_ / softshrink, gradcheck (tests/test_lesson03_references.py)
     "l1_penalty": [f"{L3}::test_l1_penalty_gradient_is_lambda_sign_and_zero_at_zero",
                    f"{ME}::test_penalties_equal_torch_vector_norms_and_pass_gradcheck", DELEGATE_TEST],
@@ -122,6 +132,15 @@ ORACLES: dict[str, list[str]] = {
     "inverse_time_decay": [f"{L3}::test_inverse_time_decay_equals_lambdalr", DELEGATE_TEST],
     "sgd_momentum_step": [f"{L3}::test_sgd_momentum_step_matches_torch_sgd_step_for_step_with_a_changing_lr",
                           f"{L3}::test_pytorch_nesterov_params_are_the_classical_nag_lookahead_points"],
+    # lesson 03, second edition: torch's nn.init, F.batch_norm, scikit-learn's Lasso and the lasso optimality
+    # conditions (tests/test_lesson03_trainable.py)
+    "init_weights": ["test_lesson03_trainable::test_init_weights_bounds_and_variances_equal_torch_nn_init",
+                     "test_lesson03_trainable::test_init_weights_draws_only_from_the_given_generator", DELEGATE_TEST],
+    "batchnorm_forward": ["test_lesson03_trainable::test_batchnorm_forward_equals_f_batch_norm_call_for_call_running_stats_included",
+                          DELEGATE_TEST],
+    "ista_lasso": ["test_lesson03_trainable::test_ista_lasso_converges_to_sklearn_lasso_with_the_same_exact_zeros",
+                   "test_lesson03_trainable::test_ista_lasso_satisfies_the_lasso_optimality_conditions",
+                   "test_lesson03_trainable::test_ista_lasso_equals_a_proximal_step_written_with_torch_softshrink"],
     # lesson 04: torch.optim, CyclicLR, AveragedModel, DataLoader, finite differences (tests/test_lesson04_references.py)
     "batch_gd_linear": [f"{L4}::test_batch_gd_losses_decrease_on_a_convex_problem_and_approach_least_squares",
                         f"{ME}::test_batch_gd_linear_steps_by_the_central_difference_gradient_of_the_stated_loss",
@@ -138,8 +157,21 @@ ORACLES: dict[str, list[str]] = {
     "random_restarts": [f"{L4}::test_random_restarts_calls_once_per_seed_in_order_and_keeps_the_first_smallest_non_nan",
                         f"{ME}::test_random_restarts_picks_what_numpy_nanargmin_picks"],
     "cyclic_lr": [f"{L4}::test_cyclic_lr_equals_torch_cyclic_lr_triangular_without_momentum_cycling", DELEGATE_TEST],
+    # lesson 04, second edition: torch's schedulers and an unrolled torch.optim.SGD loop (tests/test_lesson04_schedules.py)
+    "warmup_cosine": ["test_lesson04_schedules::test_warmup_cosine_equals_torch_sequential_lambda_warmup_and_cosine_annealing",
+                      "test_lesson04_schedules::test_warmup_cosine_rises_linearly_then_falls_monotonically_and_is_continuous",
+                      DELEGATE_TEST],
+    "lr_range_test": [
+        "test_lesson04_schedules::test_lr_range_test_equals_an_unrolled_torch_sgd_loop_and_restores_the_model_bit_for_bit",
+        "test_lesson04_schedules::test_lr_range_test_stops_at_the_first_loss_four_times_the_smallest_and_records_it",
+        "test_lesson04_schedules::test_lr_range_test_cycles_an_unshuffled_loader_like_a_list"],
     "SWA": [f"{L4}::test_swa_equals_averaged_model_parameters_and_buffers", DELEGATE_TEST],
     "snapshot_ensemble_predict": [f"{L4}::test_snapshot_ensemble_is_the_mean_eval_mode_softmax_and_restores_modes"],
+    # the capstone is judged by a threshold, not against its reference: the oracles are scikit-learn's
+    # accuracy_score on the same predictions and the data partition (test images never trained on)
+    "train_digits": ["test_capstone::test_accuracy_equals_sklearn_accuracy_score_on_the_same_predictions",
+                     "test_capstone::test_pools_are_disjoint_and_hold_every_digit_once",
+                     "test_capstone::test_the_pools_are_the_data_set_sklearn_loads"],
 }
 
 
@@ -154,6 +186,10 @@ DISAGREEING = {
     "train_val_test_split": (
         "sklearn's train_test_split rejects a part of size 0 (test_size=0), which the contract allows",
         lambda case: _kw(case, 1, "val_frac", 0.1) > 0 and _kw(case, 2, "test_frac", 0.1) > 0),
+    "bootstrap_ci": (
+        "scipy.stats.bootstrap accepts alpha = 0 and 1 (confidence levels 1 and 0), which the contract rejects, "
+        "and warns (a standard error with 0 degrees of freedom) for a single resample",
+        lambda case: 0.0 < _kw(case, 4, "alpha", 0.05) < 1.0 and _kw(case, 3, "n_boot", 1000) != 1),
     "stratified_split": (
         "sklearn's stratified train_test_split allocates class counts by its own rule, "
         "not round(n_c·frac) per class as the contract asks", None),
@@ -161,6 +197,9 @@ DISAGREEING = {
         "F.dropout takes no generator, so the same seeded generator does not reproduce its mask "
         "(masks are never compared with torch's)",
         lambda case: not _kw(case, 2, "training", True) or not 0.0 < _kw(case, 1, "p", None) < 1.0),
+    "ista_lasso": (
+        "scikit-learn's Lasso runs coordinate descent to convergence, while the contract compares ISTA after a given "
+        "number of steps (the converged answers agree: test_lesson03_trainable)", None),
     "sgd_momentum_step": (
         "the delegate builds a new torch SGD on every call, so its momentum restarts and it never fills "
         "`velocities` (torch.optim.SGD step for step is the oracle in test_lesson03_references)", None),

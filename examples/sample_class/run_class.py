@@ -2,7 +2,7 @@
 
 Students: ada (every answer right), blaise (hands in the blank notebook), carl (the last exercise
 of each lesson wrong), dana (blank answers plus code that fakes every check in her own kernel).
-Writes autograded/, feedback/ and grades.csv here.
+Writes autograded/, feedback/, grades.csv and reports/<lesson>/ (what the class got wrong) here.
 """
 
 from __future__ import annotations
@@ -29,36 +29,37 @@ def nbgrader(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"], cwd=HERE, env=env, check=True)
 
 
+def report(lesson: str) -> None:
+    """What the class got wrong (`nb-helpers-grade report`), into reports/<lesson>/."""
+    print(f"$ nb-helpers-grade report {lesson}", flush=True)
+    subprocess.run([sys.executable, "-m", "nb_helpers.grading.parallel.cli", "report", lesson], cwd=HERE, check=True,
+                   stdout=subprocess.DEVNULL)
+
+
 def main() -> int:
     lessons_available = sorted(p.name for p in (REPO / "solutions").iterdir() if (p / f"{p.name}.ipynb").exists())
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--lessons", nargs="*", default=lessons_available, help="lesson ids (default: all)")
     lessons = parser.parse_args().lessons
-    for name in ("submitted", "autograded", "feedback", "release", "gradebook.db", "grades.csv"):
+    for name in ("submitted", "autograded", "feedback", "release", "reports", "gradebook.db", "grades.csv"):
         path = HERE / name
         shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
     for lesson in lessons:
         nbgrader("generate_assignment", lesson, "--force")
         source = synthetic.read(REPO / "solutions" / lesson / f"{lesson}.ipynb")
         blank = synthetic.read(HERE / "release" / lesson / f"{lesson}.ipynb")
-        ids = synthetic.exercises(source)
-        students = {
-            "ada": source,
-            "blaise": blank,
-            "carl": synthetic.with_wrong_answer(source, ids[-1]),
-            "dana": synthetic.with_code_in_solution(blank, ids[0], synthetic.TAMPERING),
-        }
-        for student, nb in students.items():
+        for student, nb in synthetic.sample_students(source, blank).items():
             synthetic.write_submission(nb, HERE, student, lesson)
         nbgrader("autograde", lesson, "--force")
         nbgrader("generate_feedback", lesson, "--force")
+        report(lesson)
     nbgrader("export", "--to", "grades.csv")
     with open(HERE / "grades.csv") as f:
         rows = list(csv.DictReader(f))
     print(f"\n{'assignment':32s} {'student':8s} score")
     for row in sorted(rows, key=lambda r: (r["assignment"], r["student_id"])):
         print(f"{row['assignment']:32s} {row['student_id']:8s} {float(row['score']):g} / {float(row['max_score']):g}")
-    print(f"\nfeedback: {HERE / 'feedback'}\ngrades:   {HERE / 'grades.csv'}")
+    print(f"\nfeedback: {HERE / 'feedback'}\ngrades:   {HERE / 'grades.csv'}\nreports:  {HERE / 'reports'}")
     return 0
 
 

@@ -27,6 +27,7 @@ CLAUSES: Mapping[str, str] = {
     "state": "keeps and updates its own state across calls as stated (a class, buffers, modes)",
     "autograd": "returns a tensor that backpropagates to its inputs, or one without grad where stated",
     "delegation": "implements the work instead of handing it to a library routine or the course's reference",
+    "budget": "stays within the stated resources: parameter count, time limit",
 }
 
 _ARRAY = ("value", "shape", "no_mutation", "delegation")
@@ -68,6 +69,9 @@ CONTRACT: Mapping[str, tuple[str, ...]] = {
     "mae": _FLOAT,
     "r2_score": _FLOAT,
     "roc_auc": _FLOAT,
+    "cross_val_score": ("value", "shape", "dtype", "randomness", "no_mutation", "delegation"),
+    "grid_search_cv": ("value", "dtype", "errors", "randomness", "no_mutation", "delegation"),
+    "bootstrap_ci": ("value", "dtype", "errors", "randomness", "no_mutation", "delegation"),
     # 03_regularization_and_optimization
     "l1_penalty": ("value", "generator", "autograd", "delegation"),
     "l2_penalty": ("value", "generator", "autograd", "delegation"),
@@ -80,6 +84,9 @@ CONTRACT: Mapping[str, tuple[str, ...]] = {
     "exponential_decay": _SCHEDULE,
     "inverse_time_decay": _SCHEDULE,
     "sgd_momentum_step": ("value", "in_place", "state", "no_mutation", "delegation"),
+    "init_weights": ("value", "shape", "dtype", "randomness", "errors", "delegation"),
+    "batchnorm_forward": ("value", "in_place", "state", "errors", "no_mutation", "delegation"),
+    "ista_lasso": ("value", "dtype", "no_mutation", "delegation"),
     # 04_advanced_training
     "batch_gd_linear": ("value", "no_mutation", "delegation"),
     "sgd_linear": ("value", "randomness", "no_mutation", "delegation"),
@@ -90,8 +97,12 @@ CONTRACT: Mapping[str, tuple[str, ...]] = {
     "AdamW": _OPTIMIZER,
     "random_restarts": ("value", "dtype", "randomness", "delegation"),
     "cyclic_lr": _SCHEDULE,
+    "warmup_cosine": ("value", "dtype", "errors", "delegation"),
+    "lr_range_test": ("value", "dtype", "state", "delegation"),
     "SWA": ("value", "state", "no_mutation", "delegation"),
     "snapshot_ensemble_predict": ("value", "state", "autograd", "delegation"),
+    # the capstone: judged by a threshold on a hidden test set (value), with stated rules
+    "train_digits": ("value", "shape", "dtype", "budget", "no_mutation", "delegation"),
 }
 
 #: clauses every check exercises through a generic test rather than a declared wrong answer.

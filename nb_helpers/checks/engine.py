@@ -18,6 +18,7 @@ import copy
 import hashlib
 import os
 import random
+import re
 import sys
 import threading
 import warnings
@@ -68,6 +69,9 @@ class WrongAnswer:
     func: Callable[..., Any]
     hint: str
     clause: str = "value"
+    #: Its stable name within its check, for the instructor's report (`wrong_answer_ids`); default:
+    #: the function's own name where it is unique in the check, else one derived from the hint.
+    name: str | None = None
 
 
 @dataclass
@@ -96,6 +100,12 @@ class Check:
     expects: str = "function"
     #: An answer that hands the work to a forbidden library routine (the tests assert it is rejected).
     delegate: Callable[..., Any] | None = None
+    #: Seconds the answer may run at grading (this exercise's verdict time limit; None: the grader's
+    #: `check_timeout`). Under autograde the kernel's own check cell does not run it (`run_check`).
+    time_limit: float | None = None
+    #: A check judged by a rule of its own instead of against the reference (the capstone's accuracy
+    #: threshold): `score(check, cases, outcomes, redact) -> Verdict`; the reference is then never run.
+    score: Callable[..., Any] | None = None
 
     @property
     def object_name(self) -> str:
@@ -120,6 +130,29 @@ def register(check: Check) -> Check:
         raise ValueError(f"duplicate check id {check.id!r}")
     REGISTRY[check.id] = check
     return check
+
+
+def wrong_answer_ids(check: Check) -> list[str]:
+    """A stable id per declared wrong answer of `check`, in declaration order: `<check id>:<name>`,
+    the name being the declared `name`, else the function's `__name__` where it is an identifier
+    unique among the check's wrong answers (not the exercise's own name), else the hint's first
+    words and a digest of the hint. None depends on the declaration order, except that wrong
+    answers with the very same hint are numbered (-2, -3, ...) in order."""
+    names = [getattr(w.func, "__name__", "") for w in check.wrong]
+    ids: list[str] = []
+    for wrong, fname in zip(check.wrong, names):
+        if wrong.name:
+            name = wrong.name
+        elif fname.isidentifier() and names.count(fname) == 1 and fname != check.object_name:
+            name = fname
+        else:
+            words = re.findall(r"[a-z0-9]+", wrong.hint.lower())[:5]
+            name = "-".join(words)[:40].strip("-") + "-" + hashlib.sha256(wrong.hint.encode()).hexdigest()[:6]
+        ident = f"{check.id}:{name}"
+        if ident in ids:
+            ident += f"-{sum(1 for i in ids if i == ident or i.startswith(ident + '-')) + 1}"
+        ids.append(ident)
+    return ids
 
 
 def lesson_references(lesson: str, except_id: str | None = None) -> dict[str, Any]:
@@ -247,6 +280,22 @@ class Verdict:
     message: str = ""
     not_implemented: bool = False
     reason: str = ""
+    #: What the instructor's report records of a failure (nb_helpers.grading.diagnosis): the declared
+    #: wrong answer the first failing case matched (its `wrong_answer_ids` id; None: unexplained),
+    #: the hint shown, the problem as shown (hidden cases redacted), and how many cases failed.
+    mistake: str | None = None
+    hint: str = ""
+    problem: str = ""
+    n_failed: int = 0
+
+    @property
+    def status(self) -> str:
+        """passed, not_implemented, delegated, memory, missing (the name is not defined) or failed."""
+        if self.passed:
+            return "passed"
+        if self.not_implemented:
+            return "not_implemented"
+        return self.reason if self.reason in ("delegated", "memory", "missing") else "failed"
 
     @property
     def pass_line(self) -> str:
@@ -418,22 +467,27 @@ def _same_outcome(check: Check, a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 def _hint_for(check: Check, case: Case, actual: dict[str, Any], warned: bool) -> str:
     """The hint of the first declared wrong answer that reproduces the student's outcome."""
+    return _explain(check, case, actual, warned)[0]
+
+
+def _explain(check: Check, case: Case, actual: dict[str, Any], warned: bool) -> tuple[str, int | None]:
+    """(`_hint_for`'s hint, the index in `check.wrong` of the wrong answer it came from, or None)."""
     if actual.get("status") in ("missing", "delegated"):
-        return ""  # nothing was computed: the problem line says it all
-    for wrong in check.wrong:
+        return "", None  # nothing was computed: the problem line says it all
+    for index, wrong in enumerate(check.wrong):
         with _quiet():
             w = collect_one(check, wrong.func, case, None, None, ())
         same_warnings = [x["message"] for x in w["warnings"]] == [x["message"] for x in actual.get("warnings", [])]
         if same_warnings and _same_outcome(check, actual, w):
-            return wrong.hint
-    for wrong in check.wrong if warned else ():
+            return wrong.hint, index
+    for index, wrong in enumerate(check.wrong if warned else ()):
         with _quiet():
             w = collect_one(check, wrong.func, case, None, None, ())
         if w["warnings"]:
-            return wrong.hint
+            return wrong.hint, index
     if warned:
-        return case.hint or check.warning_hint
-    return case.hint or check.hint
+        return case.hint or check.warning_hint, None
+    return case.hint or check.hint, None
 
 
 def judge(check: Check, cases: Sequence[Case], outcomes: Sequence[Any], *, redact: bool = False,
@@ -447,21 +501,25 @@ def judge(check: Check, cases: Sequence[Case], outcomes: Sequence[Any], *, redac
         return Verdict(check.id, False, n, f"{check.id}: the code under test returned no usable result.", reason="protocol")
     if any(o.get("status") == "not_implemented" for o in outcomes):
         return Verdict(check.id, False, n, f"{check.id}: not implemented yet", not_implemented=True, reason="not_implemented")
+    if check.score is not None:  # judged by its own rule (a threshold), not against the reference
+        return check.score(check, cases, outcomes, redact)
     if expected is None:
         with _quiet(), _python_random_for_this_thread_only():
             expected = collect(check, check.reference, cases, trap=False)
     failures = 0
     first: str | None = None
+    found: dict[str, Any] = {}
     for case, got, want in zip(cases, outcomes, expected):
         problem, warned = _problem(check, got, want, exact=case.exact, redact=redact and case.random)
         if problem is None:
             continue
         failures += 1
         if first is None:
-            first = _message(check, case, got, want, problem, warned, redact and case.random)
+            first = _message(check, case, got, want, problem, warned, redact and case.random, found)
     if failures == 0:
         return Verdict(check.id, True, n)
-    return Verdict(check.id, False, n, f"{first}\n({failures} of {n} checks failed)", reason="value")
+    return Verdict(check.id, False, n, f"{first}\n({failures} of {n} checks failed)", reason=found["reason"],
+                   mistake=found["mistake"], hint=found["hint"], problem=found["problem"], n_failed=failures)
 
 
 def _problem(check: Check, got: dict[str, Any], want: dict[str, Any], exact: bool = False,
@@ -497,10 +555,16 @@ def _problem(check: Check, got: dict[str, Any], want: dict[str, Any], exact: boo
 
 
 def _message(check: Check, case: Case, got: dict[str, Any], want: dict[str, Any], problem: str,
-             warned: bool, hidden: bool) -> str:
-    hint = _hint_for(check, case, got, warned)
+             warned: bool, hidden: bool, found: dict[str, Any] | None = None) -> str:
+    """The failure message; `found` (if given) receives the diagnosis: reason, mistake, hint, problem."""
+    hint, index = _explain(check, case, got, warned)
     if got.get("status") == "delegated":
         hint = f"implement it from elementary operations; {check.id} may not call {got.get('delegated_to')}."
+    if found is not None:
+        status, error = got.get("status"), got.get("error", {}).get("type")
+        found.update(reason="memory" if error == "MemoryError" else status if status in ("delegated", "missing")
+                     else "value", mistake=None if index is None else wrong_answer_ids(check)[index], hint=hint,
+                     problem=problem.split(":")[0] if hidden and status == "error" else problem)
     if hidden:
         args, _ = case.fresh()
         shapes = ", ".join(
@@ -614,6 +678,17 @@ def check_verdict(check: Check, obj: Any, *, seed: int | None = None, allow_refe
         return judge(check, cases, outcomes)
 
 
+#: The last verdict each check cell gave in this process, with the object it judged: `progress()`
+#: shows it for checks too slow to run again (it trains a model) while that object is still the answer.
+LAST_VERDICTS: dict[str, tuple[Any, Verdict]] = {}
+
+
+def autograde_skip_line(exercise: str) -> str:
+    """What the kernel's check cell of a time-limited exercise (it trains a model) prints at autograde,
+    where the verdict, computed in the grader's sandbox, replaces it."""
+    return f"{exercise}: not run in the notebook at autograde; the grader runs and scores it"
+
+
 def run_check(check: Check, obj: Any, *, seed: int | None = None, allow_reference: bool = False) -> None:
     """Check `obj` in this process: print the pass line, or raise AssertionError on a wrong answer.
 
@@ -624,7 +699,11 @@ def run_check(check: Check, obj: Any, *, seed: int | None = None, allow_referenc
     the first error and ignore the `raises-exception` tag).
     `allow_reference` is for the course's own tests, which hand the reference itself to its check.
     """
+    if check.time_limit is not None and os.environ.get("NBGRADER_EXECUTION") == "autograde":
+        print(autograde_skip_line(check.id))  # the grader runs it in its sandbox; this output is replaced
+        return
     verdict = check_verdict(check, obj, seed=seed, allow_reference=allow_reference)
+    LAST_VERDICTS[check.id] = (obj, verdict)
     if verdict.not_implemented:
         if grading():
             raise NotImplementedError(verdict.message) from None

@@ -849,6 +849,17 @@ def _rr_argmin(train_fn, seeds):
     return runs[i][0], seeds[i], losses
 
 
+def _rr_first_when_all_nan(train_fn, seeds):
+    seeds = list(seeds)
+    runs = [train_fn(s) for s in seeds]
+    best, best_seed, best_loss, losses = runs[0][0], seeds[0], math.inf, []
+    for s, (model, loss) in zip(seeds, runs):
+        losses.append(float(loss))
+        if float(loss) < best_loss:
+            best, best_seed, best_loss = model, s, float(loss)
+    return best, best_seed, losses
+
+
 def _rr_last_on_ties(train_fn, seeds):
     best, best_seed, best_loss, losses = None, None, math.inf, []
     for s in seeds:
@@ -898,13 +909,17 @@ register(Check(
            Case((_restart_spec([float("nan"), 0.6, 0.2, float("nan")]), [5, 6, 7, 8]),
                 hint="a NaN loss (a diverged run) must never be chosen."),
            Case((_restart_spec([0.3, 0.1, 0.2], ["numpy", "tensor", "float"]), [9, 3, 5]),
-                hint="train_fn may return the loss as a NumPy scalar or a 0-d tensor: store float(loss).")],
+                hint="train_fn may return the loss as a NumPy scalar or a 0-d tensor: store float(loss)."),
+           Case((_restart_spec([float("nan"), float("nan"), float("nan")]), [4, 2, 8]),
+                hint="when every loss is NaN no run can be chosen: return (None, None, losses).")],
     families=_restart_cases,
     hint="call train_fn(seed) once per seed in order; keep the model and seed of the smallest loss (first on ties, "
          "never NaN) and return (model, seed, losses as floats).",
     delegate=lambda train_fn, seeds: R.random_restarts(train_fn, seeds),
-    wrong=[WrongAnswer(_rr_argmin, "np.argmin and min() treat NaN as the smallest value: skip NaN losses "
-                                   "(compare with <, which is False for NaN)."),
+    wrong=[WrongAnswer(_rr_first_when_all_nan, "when every loss is NaN no run can be chosen: return (None, None, "
+                                               "losses) instead of the first model."),
+           WrongAnswer(_rr_argmin, "np.argmin returns the position of a NaN wherever it is (and min() keeps a NaN "
+                                   "that comes first): skip NaN losses (compare with <, which is False for NaN)."),
            WrongAnswer(_rr_last_on_ties, "on ties keep the *first* seed: replace the best only when the loss is "
                                          "strictly smaller (<, not <=)."),
            WrongAnswer(_rr_copy, "return the model object train_fn returned — no copy is needed, each restart "

@@ -93,3 +93,102 @@ def drill_assignment(source: Any, exercises: list[str], title: str = "Grading dr
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     return new_notebook(cells=cells, metadata=copy.deepcopy(source.metadata))
+
+
+def sample_students(source: Any, blank: Any) -> dict[str, Any]:
+    """The sample class of `make grade` (examples/sample_class): ada (every answer right), blaise
+    (the blank notebook), carl (the last exercise wrong: it returns None), dana (blank answers plus
+    code that fakes every check in her own kernel)."""
+    ids = exercises(source)
+    return {"ada": source, "blaise": blank, "carl": with_wrong_answer(source, ids[-1]),
+            "dana": with_code_in_solution(blank, ids[0], TAMPERING)}
+
+
+# ------------------------------------------------------------------ a class with a spread of mistakes
+
+def declared_wrong_answer_source(exercise: str, index: int) -> str:
+    """A solution that *is* the check's declared wrong answer number `index` (what a student who made
+    that mistake wrote)."""
+    from ..checks.engine import REGISTRY, wrong_answer_ids
+
+    check = REGISTRY[exercise]
+    return (f"from nb_helpers.checks.engine import REGISTRY as _REGISTRY  # {wrong_answer_ids(check)[index]}\n"
+            f"{check.object_name} = _REGISTRY[{exercise!r}].wrong[{index}].func\n")
+
+
+def _blank_source(name: str, expects: str) -> str:
+    if expects == "class":
+        return f"class {name}:\n    def __init__(self, *args, **kwargs):\n        raise NotImplementedError\n"
+    return f"def {name}(*args, **kwargs):\n    raise NotImplementedError\n"
+
+
+def _none_source(name: str, expects: str) -> str:
+    if expects == "class":
+        return f"class {name}:\n    def __init__(self, *args, **kwargs):\n        pass\n"
+    return f"def {name}(*args, **kwargs):\n    return None\n"
+
+
+def _verdict_of(exercise: str, source: str, seed: int) -> tuple[str, str | None]:
+    """(status, mistake) of the check's verdict on the object `source` defines, with `seed`."""
+    import numpy as np
+
+    from ..checks.engine import REGISTRY, check_verdict
+
+    check = REGISTRY[exercise]
+    namespace: dict[str, Any] = {"np": np, "__name__": "__synthetic__"}
+    exec(compile(source, f"<{exercise}>", "exec"), namespace)  # noqa: S102 - the course's own test answers
+    verdict = check_verdict(check, namespace[check.object_name], seed=seed)
+    return verdict.status, verdict.mistake
+
+
+def mistakes_class(source: Any, assignment: str, instructor_seed: str, n_students: int = 40, seed: int = 0,
+                   weights: tuple[float, float, float, float] = (0.45, 0.35, 0.1, 0.1)) -> tuple[dict, dict]:
+    """A class of `n_students` submissions of `source` (a solution notebook) with a spread of
+    mistakes, and what the diagnosis must record for each: ({student: notebook},
+    {student: {exercise: (status, mistake id or None)}}).
+
+    Each student has an ability a drawn uniformly from [0, 1); each answer is, with probabilities
+    proportional to `weights` (the first scaled by 2a, the third by 2(1 - a), so that strong students
+    are right more often and weak ones leave more blank): the solution; one of the check's declared wrong
+    answers (uniformly among those whose verdict, with the student's grading seed, names that very
+    wrong answer — two wrong answers with the same hint on the same case cannot be told apart); left
+    blank (raises NotImplementedError); or a mistake no wrong answer declares (returns None). Every
+    expectation is the verdict computed here, in this process, on the same object and seed."""
+    import random
+
+    from ..checks.engine import REGISTRY, wrong_answer_ids
+    from .verdict import grading_seed
+
+    rng = random.Random(seed)
+    ids = [e for e in exercises(source) if e in REGISTRY]
+    notebooks: dict[str, Any] = {}
+    expected: dict[str, dict[str, tuple[str, str | None]]] = {}
+    for k in range(n_students):
+        student = f"s{k:03d}"
+        nb, want = source, {}
+        ability = rng.random()
+        odds = (weights[0] * 2 * ability, weights[1], weights[2] * 2 * (1 - ability), weights[3])
+        for exercise in ids:
+            check = REGISTRY[exercise]
+            name, case_seed = check.object_name, grading_seed(instructor_seed, assignment, student, exercise)
+            kind = rng.choices(["right", "wrong", "blank", "unexplained"], odds)[0]
+            if kind == "wrong":
+                order = list(range(len(check.wrong)))
+                rng.shuffle(order)
+                for index in order:
+                    answer = declared_wrong_answer_source(exercise, index)
+                    if _verdict_of(exercise, answer, case_seed) == ("failed", wrong_answer_ids(check)[index]):
+                        break
+                else:
+                    kind = "right"
+            if kind == "right":
+                want[exercise] = ("passed", None)
+                continue
+            if kind == "blank":
+                answer = _blank_source(name, check.expects)
+            elif kind == "unexplained":
+                answer = _none_source(name, check.expects)
+            want[exercise] = _verdict_of(exercise, answer, case_seed)
+            nb = with_wrong_answer(nb, exercise, answer)
+        notebooks[student], expected[student] = nb, want
+    return notebooks, expected

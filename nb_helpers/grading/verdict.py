@@ -12,11 +12,12 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from nbformat.v4 import new_output
-from traitlets import Bool, Float, Integer, List, Unicode
+from traitlets import Bool, Dict, Enum, Float, Integer, List, Unicode
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from .cells import nbgrader_meta, student_program
+from .diagnosis import METADATA_KEY
 from .client import ForkServerClient, ForkServerError, shared_client, start_shared_server
 from .execute import RESOURCE_KEY, kernel_stopped
 from .sandbox import bwrap_usable, hidden_paths, sandbox_prefix, warn_unsandboxed
@@ -28,6 +29,31 @@ if TYPE_CHECKING:
 # configuration: every nbgrader command loads nbgrader_config.py, and most never grade.
 
 CHECK_PREFIX = "test_"
+
+#: Instructor seeds that are no secret: the default and the README's placeholder.
+EXAMPLE_SEEDS = ("", "change-me", "<a secret for this offering>", "a secret for this offering")
+
+
+def seed_warning(instructor_seed: str) -> str | None:
+    """Why `instructor_seed` must be changed before grading (None: it is set). Anyone who knows the
+    seed can compute every student's hidden cases."""
+    if instructor_seed.strip() in EXAMPLE_SEEDS:
+        return (f"the instructor seed is {'unset' if instructor_seed.strip() in ('', 'change-me') else 'the example value'}"
+                f" ({instructor_seed!r}): the hidden test cases are public. Set NB_HELPERS_GRADING_SEED to a secret of "
+                "this offering (or c.VerdictPreprocessor.instructor_seed, outside version control) and regrade.")
+    return None
+
+
+_warned_seeds: set[str] = set()
+
+
+def warn_seed(instructor_seed: str, log: Any) -> None:
+    """Log `seed_warning` loudly, once per process and seed."""
+    problem = seed_warning(instructor_seed)
+    if problem and instructor_seed not in _warned_seeds:
+        _warned_seeds.add(instructor_seed)
+        bar = "!" * 78
+        log.warning("\n%s\nWARNING: %s\n%s", bar, problem, bar)
 
 
 def grading_seed(instructor_seed: str, assignment: str, student: str, exercise: str) -> int:
@@ -99,13 +125,20 @@ class VerdictPreprocessor(NbGraderPreprocessor):
         os.environ.get("NB_HELPERS_GRADING_SEED", "change-me"),
         help="Secret mixed into the hidden cases' seed (set it per course offering).",
     ).tag(config=True)
-    check_timeout = Float(30.0, help="Seconds one exercise's check may run.").tag(config=True)
+    check_timeout = Float(30.0, help="Seconds one exercise's check may run (unless its check sets a time limit "
+                                     "of its own, `Check.time_limit`, or `time_limits` names it).").tag(config=True)
+    time_limits = Dict(value_trait=Float(), key_trait=Unicode(),
+                       help="Seconds per exercise id, overriding the check's own time limit and check_timeout "
+                            "(e.g. {'train_digits': 120.0} for a slower grading machine).").tag(config=True)
     memory_limit_mb = Integer(2048, help="Extra address space (MiB) a check may allocate; 0 disables.").tag(config=True)
     sandbox = Bool(True, help="Run students' code under bubblewrap (no network, course files hidden).").tag(config=True)
     hidden_paths = List(Unicode(), help="More directories students' code must not see (the course root, the "
                                         "gradebook's folder and the exchange are always hidden).").tag(config=True)
     cell_timeout = Float(10.0, help="Seconds each solution cell above the check may run before it is "
                                      "interrupted (as the kernel interrupts a cell that runs too long).").tag(config=True)
+    credit = Enum(["all", "fraction"], "all",
+                  help='"all": an exercise scores its points only when every case passes (the default); '
+                       '"fraction": the fraction of its cases that passed.').tag(config=True)
     server_socket = Unicode("", help="Unix socket of a fork server shared by the grading processes of this machine "
                                      "(`nb-helpers-grade` sets it for its local workers); empty: a server of its own. "
                                      "Where it cannot be reached, a server of its own is started.").tag(config=True)
@@ -141,6 +174,7 @@ class VerdictPreprocessor(NbGraderPreprocessor):
 
         info = resources.get("nbgrader", {})
         assignment, student = str(info.get("assignment", "")), str(info.get("student", ""))
+        warn_seed(self.instructor_seed, self.log)
         cwd = resources.get("metadata", {}).get("path") or os.getcwd()
         self._prefix = self._command_prefix(resources)
         if self._prefix:
@@ -158,37 +192,71 @@ class VerdictPreprocessor(NbGraderPreprocessor):
             setup, cells = student_program(nb, before=index)
             yield index, cell, exercise, {
                 "exercise": exercise, "seed": grading_seed(self.instructor_seed, assignment, student, exercise),
-                "setup": setup, "cells": cells, "cwd": cwd, "timeout": self.check_timeout,
+                "setup": setup, "cells": cells, "cwd": cwd, "timeout": self.time_limit(exercise),
                 "cell_timeout": self.cell_timeout, "memory_mb": self.memory_limit_mb}
+
+    def time_limit(self, exercise: str) -> float:
+        """Seconds the verdict of `exercise` may take: `time_limits`, else its check's own limit, else
+        `check_timeout`."""
+        from ..checks.engine import REGISTRY
+
+        if exercise in self.time_limits:
+            return float(self.time_limits[exercise])
+        return float(REGISTRY[exercise].time_limit or self.check_timeout)
 
     def start_early(self, nb: Any, resources: dict) -> None:
         """Compute the verdicts in a background thread from now on, while the student's kernel runs
         the notebook (they depend only on its cells' sources, which the kernel does not change);
         `preprocess` takes them from there."""
         requests = [req for _, _, _, req in self.check_cells(nb, resources) if req is not None]
-        early = EarlyVerdicts(requests, lambda request: self.verdict_output(request["exercise"], request))
+        early = EarlyVerdicts(requests, self.diagnosed_output)
         resources.setdefault(RESOURCE_KEY, {})["early_verdicts"] = early
         early.start()
 
     def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
         stopped = kernel_stopped(resources)
         early = resources.get(RESOURCE_KEY, {}).pop("early_verdicts", None)
+        for cell in nb.cells:
+            cell.metadata.pop(METADATA_KEY, None)  # only the verdicts below write it
         for index, cell, exercise, request in list(self.check_cells(nb, resources)):
             if stopped and index >= stopped["index"]:  # the kernel never got here: this exercise was prevented
                 cell.outputs = [error_output("RuntimeError", f"{exercise}: not graded, because {stopped['reason']} "
                                                              "before this check ran")]
+                status = "timeout" if "time limit" in stopped["reason"] else "kernel_died"
+                cell.metadata[METADATA_KEY] = self._infrastructure(status, cell.outputs[0])
                 continue
             if request is None:
                 cell.outputs = [error_output("GradingError", f"{exercise}: no trusted check with this name")]
+                cell.metadata[METADATA_KEY] = self._infrastructure("ungraded", cell.outputs[0])
                 continue
-            output = early.output(request) if early is not None else None
-            cell.outputs = [output if output is not None else self.verdict_output(exercise, request)]
+            made = early.output(request) if early is not None else None
+            output, cell.metadata[METADATA_KEY] = made if made is not None else self.diagnosed_output(request)
+            cell.outputs = [output]
         if early is not None:
             early.cancel()  # those of exercises a stopped kernel prevented are not needed
         return nb, resources
 
-    def verdict_output(self, exercise: str, request: dict) -> Any:
-        """The check cell's output: the verdict on the outcomes the fork server returns for `request`."""
+    @staticmethod
+    def _infrastructure(status: str, output: Any) -> dict:
+        return {"status": status, "mistake": None, "hint": "", "problem": output["evalue"].split(": ", 1)[-1],
+                "message": output["evalue"], "n_cases": 0, "n_failed": 0, "credit": 0.0}
+
+    def diagnosed_output(self, request: dict) -> tuple[Any, dict]:
+        """(`verdict_output`, what the instructor's report records of it: `nb_helpers.grading.diagnosis`)."""
+        diagnosis: dict = {}
+        output = self.verdict_output(request["exercise"], request, diagnosis)
+        if "status" not in diagnosis:
+            diagnosis.update(self._infrastructure("failed", output))
+            if output["ename"] == "TimeoutError":
+                diagnosis["status"] = "timeout"
+            elif "process running your code died" in output["evalue"]:
+                diagnosis["status"] = "kernel_died"
+        diagnosis.setdefault("message", output.get("evalue") or output.get("text", "").strip())
+        return output, diagnosis
+
+    def verdict_output(self, exercise: str, request: dict, diagnosis: dict | None = None) -> Any:
+        """The check cell's output: the verdict on the outcomes the fork server returns for `request`;
+        `diagnosis`, if given, receives the verdict's status, mistake, hint, problem, case counts and credit."""
         from ..checks import plain
         from ..checks.engine import REGISTRY, judge
 
@@ -199,7 +267,7 @@ class VerdictPreprocessor(NbGraderPreprocessor):
             raise RuntimeError(f"grading infrastructure failed on {exercise}: {exc}") from exc
         status = reply.get("status")
         if status == "timeout":
-            return error_output("TimeoutError", f"{exercise}: your code did not finish within {self.check_timeout:g} s "
+            return error_output("TimeoutError", f"{exercise}: your code did not finish within {float(request['timeout']):g} s "
                                                 "(an infinite loop, or far too slow)")
         if status == "crashed":
             return error_output("RuntimeError", f"{exercise}: the process running your code died ({reply.get('detail')}), "
@@ -214,10 +282,24 @@ class VerdictPreprocessor(NbGraderPreprocessor):
         except plain.PlainDataError as exc:
             return error_output("AssertionError", f"{exercise}: the result of your code could not be read ({exc})")
         verdict: Verdict = judge(check, cases, outcomes, redact=True)
+        status = verdict.status
+        if status == "missing" and "ran out of memory" in verdict.problem:
+            status = "memory"
+        elif status == "missing" and "was interrupted after" in verdict.problem:
+            status = "timeout"
+        fraction = status == "failed" and self.credit == "fraction" and verdict.n_cases > 0
+        credit = 1.0 if verdict.passed else (verdict.n_cases - verdict.n_failed) / verdict.n_cases if fraction else 0.0
+        if diagnosis is not None:
+            diagnosis.update(status=status, mistake=verdict.mistake, hint=verdict.hint, problem=verdict.problem,
+                             n_cases=verdict.n_cases, n_failed=verdict.n_failed, credit=credit)
         if verdict.passed:
             return pass_output(verdict.pass_line)
         if verdict.not_implemented:
             return error_output("NotImplementedError", verdict.message)
+        if fraction:
+            passed = verdict.n_cases - verdict.n_failed
+            return error_output("AssertionError", f"{verdict.message}\npartial credit: {passed} of {verdict.n_cases} "
+                                                  f"checks passed, {credit:.0%} of this exercise's points")
         return error_output("AssertionError", verdict.message)
 
 

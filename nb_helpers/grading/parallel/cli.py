@@ -1,5 +1,9 @@
 """`nb-helpers-grade <assignment>`: autograde every submission of an assignment in parallel.
 
+Also `nb-helpers-grade report <assignment>` (what the class got wrong: nb_helpers.grading.report),
+`nb-helpers-grade export ...` and `nb-helpers-grade collect ...` (to and from an LMS:
+nb_helpers.grading.lms); `nb-helpers-grade <subcommand> --help` for their options.
+
 Run it where you would run `nbgrader autograde` (the course root, or give --course-dir): it reads
 the same nbgrader_config.py and gives the same grades, using every usable core by default, or the
 workers of a Dask cluster with --scheduler tcp://host:port.
@@ -68,6 +72,7 @@ def load_course(course_dir: Path, db_url: str | None, student: str | None) -> Co
         if student:
             config.CourseDirectory.student_id = student
         coursedir = CourseDirectory(config=config, log=app.log)
+        coursedir.root  # noqa: B018 - its default (the working directory) is computed here, in course_dir
     finally:
         os.chdir(cwd)
     config.CourseDirectory.root = coursedir.root  # absolute: the config travels to other folders and hosts
@@ -243,6 +248,18 @@ def _finish(recorder: Any, result: GradeResult, outcome: Outcome) -> None:
         outcome.failed.append((result.student, f"recording failed: {type(exc).__name__}: {exc}"))
 
 
+def warn_about_seed(course: Course) -> None:
+    """Say loudly, before grading, that the hidden cases' seed is unset or the example value."""
+    from ..verdict import VerdictPreprocessor, configured_verdicts, seed_warning
+
+    if not configured_verdicts(course.config):
+        return
+    problem = seed_warning(VerdictPreprocessor(config=course.config).instructor_seed)
+    if problem:
+        bar = "!" * 78
+        print(f"{bar}\nnb-helpers-grade: WARNING: {problem}\n{bar}", file=sys.stderr)
+
+
 def report(outcome: Outcome, seconds: float) -> None:
     graded = len(outcome.graded)
     retried = [r for r in outcome.graded if r.attempt > 1]
@@ -270,7 +287,29 @@ def write_report(path: Path, assignment: str, outcome: Outcome, seconds: float) 
     path.write_text(json.dumps(data, indent=2))
 
 
+#: `nb-helpers-grade <name> ...`: module and function each subcommand hands the rest of the arguments to.
+SUBCOMMANDS = {"report": ("nb_helpers.grading.report", "main"),
+               "export": ("nb_helpers.grading.lms", "export_main"),
+               "collect": ("nb_helpers.grading.lms", "collect_main")}
+
+
+def subcommand(name: str, argv: list[str]) -> int:
+    """Run a subcommand, imported only now (a missing module fails only that subcommand)."""
+    import importlib
+
+    module, function = SUBCOMMANDS[name]
+    try:
+        run_it = getattr(importlib.import_module(module), function)
+    except (ImportError, AttributeError) as exc:
+        print(f"nb-helpers-grade {name}: not available ({type(exc).__name__}: {exc})", file=sys.stderr)
+        return 2
+    return int(run_it(argv) or 0)
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        return subcommand(argv[0], argv[1:])
     parser = argparse.ArgumentParser(prog="nb-helpers-grade", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("assignment", help="assignment id, as for `nbgrader autograde`")
@@ -301,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with open_client(args.scheduler, workers) as get_client:  # local workers start while the course loads
             course = load_course(args.course_dir.resolve(), args.db_url, args.student)
+            warn_about_seed(course)
             warnings.filterwarnings("ignore", message=".*not in session")  # nbgrader on SQLAlchemy 2 (harmless)
             # workers on other machines (a scheduler's) cannot reach this machine's server
             with shared_verdict_server(course) if not args.scheduler else contextlib.nullcontext("") as verdict_socket:

@@ -34,12 +34,14 @@ def autograde_preprocessors(config: Any, kind: str = "autograde_preprocessors") 
 
 
 def gradebook_preprocessors(config: Any) -> list[type]:
-    """The configured autograde preprocessors that write grades (SaveAutoGrades, AssignLatePenalties
-    or subclasses), in their configured order."""
+    """The configured autograde preprocessors that write grades (SaveAutoGrades, AssignLatePenalties,
+    the diagnosis's RecordDiagnosis, or subclasses), in their configured order."""
     from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 
+    from ..diagnosis import RecordDiagnosis
+
     return [c for c in autograde_preprocessors(config)
-            if isinstance(c, type) and issubclass(c, (SaveAutoGrades, AssignLatePenalties))]
+            if isinstance(c, type) and issubclass(c, (SaveAutoGrades, RecordDiagnosis, AssignLatePenalties))]
 
 
 class Recorder:

@@ -17,12 +17,12 @@ $U(-a, a)$ has variance $a^2/3$.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
-__all__ = ["SCHEMES", "init_weights", "scheme_variance", "ProfileMLP", "forward_spread", "backward_profile"]
+__all__ = ["SCHEMES", "ProfileMLP", "backward_profile", "forward_spread", "init_weights", "scheme_variance"]
 
 #: The schemes `init_weights` accepts.
 SCHEMES = ("xavier_uniform", "xavier_normal", "he_uniform", "he_normal")

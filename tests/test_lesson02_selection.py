@@ -288,3 +288,41 @@ def test_paired_bootstrap_uses_the_resamples_of_bootstrap_ci():
     diff = MS.bootstrap_ci(lambda t, i: M.accuracy(t, a[i]) - M.accuracy(t, b[i]), y, positions, n_boot=400, seed=2)
     assert (out["low"], out["high"]) == pytest.approx(diff, abs=1e-12)
     assert out["diff"] == pytest.approx(M.accuracy(y, a) - M.accuracy(y, b))
+
+
+# ---------------------------------------------------------------- graded end to end, in isolation
+
+def test_at_grading_each_new_exercise_is_judged_with_the_references_of_the_functions_it_calls():
+    """In the sandboxed child, wrong `kfold_indices`, `mse` and `cross_val_score` above them cost nothing to
+    `cross_val_score` and `grid_search_cv`: isolation binds those names to the references (SPEC §4.1)."""
+    import json
+    import os
+
+    from nb_helpers.checks import plain
+    from nb_helpers.checks.engine import REGISTRY, judge
+    from nb_helpers.grading.cells import DEFAULT_PREAMBLE
+    from nb_helpers.grading.client import ForkServerClient
+    from tests.course import REPO
+
+    lesson = "02_training_neural_networks"
+    nb = json.loads((REPO / "solutions" / lesson / f"{lesson}.ipynb").read_text())
+    solutions = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"]) for c in nb["cells"]
+                 if c["cell_type"] == "code" and c["metadata"].get("nbgrader", {}).get("solution")}
+    wrong = ["def kfold_indices(n, k, shuffle=False, seed=None):\n    return []\n",
+             "def mse(y_true, y_pred):\n    return 0.0\n"]
+    client = ForkServerClient()
+    client.start()
+    try:
+        for exercise, cells in (
+                ("cross_val_score", wrong + [solutions["cross_val_score"]]),
+                ("grid_search_cv", wrong + ["def cross_val_score(*args, **kwargs):\n    return None\n",
+                                            solutions["grid_search_cv"]]),
+                ("bootstrap_ci", [solutions["bootstrap_ci"]])):
+            reply = client.request({"exercise": exercise, "seed": 7, "setup": DEFAULT_PREAMBLE, "cells": cells,
+                                    "cwd": os.getcwd(), "timeout": 20.0, "memory_mb": 2048, "cell_timeout": 0.0})
+            assert reply["status"] == "ok", reply
+            check = REGISTRY[exercise]
+            verdict = judge(check, check.all_cases(7), plain.decode(reply["payload"]), redact=True)
+            assert verdict.passed, verdict.message
+    finally:
+        client.close()

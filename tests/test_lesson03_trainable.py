@@ -50,7 +50,7 @@ def test_init_weights_bounds_and_variances_equal_torch_nn_init(scheme, fan_in, f
         assert float(ours.abs().max()) <= a * (1 + 1e-6) and float(theirs.abs().max()) <= a * (1 + 1e-6)
         assert float(ours.abs().max()) > a * (1 - 1e-3)
     else:   # a normal law: about 4.55 % of the draws lie beyond 2 standard deviations, as torch's do
-        share = lambda w: float((w.double().abs() > 2 * std).double().mean())  # noqa: E731
+        share = lambda w: float((w.double().abs() > 2 * std).double().mean())
         assert abs(share(ours) - share(theirs)) < 0.005 and abs(share(ours) - 0.0455) < 0.005
 
 
@@ -162,7 +162,7 @@ def test_ista_lasso_satisfies_the_lasso_optimality_conditions(seed):
     on = w != 0
     assert np.abs(g[on] + lam * np.sign(w[on])).max() < 1e-9
     assert np.abs(g[~on]).max() <= lam + 1e-12
-    objective = lambda v: 0.5 * np.mean((X @ v - y) ** 2) + lam * np.abs(v).sum()  # noqa: E731
+    objective = lambda v: 0.5 * np.mean((X @ v - y) ** 2) + lam * np.abs(v).sum()
     rng = np.random.default_rng(seed)
     assert all(objective(w) <= objective(w + 1e-3 * rng.normal(size=w.size)) for _ in range(50))
 

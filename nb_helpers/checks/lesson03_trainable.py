@@ -27,6 +27,7 @@ LESSON = "03_regularization_and_optimization"
 
 #: Below this many entries a draw is only checked for layout, dtype, bound and reproducibility.
 LARGE = 20_000
+SQRT3 = math.sqrt(3.0)
 
 
 # ============================================================================ init_weights
@@ -109,7 +110,7 @@ def _init_family(rng: np.random.Generator) -> list[Case]:
     return cases
 
 
-def _init_variant(fan_in, fan_out, scheme, generator=None, *, var_of=None, normal_std=None, bound_factor=math.sqrt(3.0),
+def _init_variant(fan_in, fan_out, scheme, generator=None, *, var_of=None, normal_std=None, bound_factor=SQRT3,
                   layout="out_in", use_generator=True, fallback=False, dtype=None):
     """init_weights with one classic mistake; each keyword switches one on."""
     if scheme not in I.SCHEMES and not fallback:
@@ -270,8 +271,8 @@ def _bn_variant(x, gamma, beta, running_mean, running_var, training, momentum=0.
                              ((1 - momentum) * running + momentum * batch_stat)
                              for running, batch_stat in ((running_mean, mean), (running_var, batch_var)))
         if replace:
-            running_mean = new_mean    # noqa: F841 - a new tensor: the caller's running_mean never changes
-            running_var = new_var      # noqa: F841
+            running_mean = new_mean
+            running_var = new_var
         else:
             running_mean.copy_(new_mean)
             running_var.copy_(new_var)
@@ -389,7 +390,7 @@ def _ista_variant(X, y, lam, lr=None, steps=500, *, lipschitz_per_n=True, thresh
     else:
         per_n = n
     if lr is None:
-        lr = 1.0 / np.linalg.eigvalsh(X.T @ X / ((per_n if lipschitz_per_n else 1.0)))[-1]
+        lr = 1.0 / np.linalg.eigvalsh(X.T @ X / (per_n if lipschitz_per_n else 1.0))[-1]
     w = np.zeros(d) if start == "zeros" else np.linalg.lstsq(X, y, rcond=None)[0]
     for _ in range(steps - fewer):
         z = w - lr * (X.T @ (X @ w - y)) / (per_n if grad_per_n else 1.0)

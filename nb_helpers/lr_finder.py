@@ -3,7 +3,7 @@ updates while the learning rate grows geometrically, record the loss, stop once 
 the model back as it was.
 
 `lr_range_test` is the reference of lesson 04's exercise; `suggest_lr` turns its curve into a
-learning rate by the rule the lesson states (where the smoothed loss falls fastest).
+learning rate by the rule the lesson states (where the loss, smoothed by a centred average, falls fastest).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["lr_range_test", "suggest_lr", "smooth"]
+__all__ = ["lr_range_test", "suggest_lr", "smooth", "smooth_centred"]
 
 
 def lr_range_test(model: nn.Module, loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
@@ -65,8 +65,16 @@ def smooth(values: Sequence[float], beta: float = 0.8) -> np.ndarray:
     return np.array(out)
 
 
-def suggest_lr(lrs: Sequence[float], losses: Sequence[float], rule: str = "steepest", beta: float = 0.8) -> float:
-    r"""A learning rate read off a range test's curve, from the loss smoothed by `smooth` (non-finite losses dropped):
+def smooth_centred(values: Sequence[float], half_width: int = 3) -> np.ndarray:
+    r"""Centred moving average: $s_i$ = the mean of $v_j$ for $|j - i| \le$ `half_width` (the window shrinks
+    at the ends). Unlike an exponential moving average it does not lag behind the curve."""
+    v = np.asarray(values, dtype=np.float64)
+    return np.array([v[max(0, i - half_width):i + half_width + 1].mean() for i in range(len(v))])
+
+
+def suggest_lr(lrs: Sequence[float], losses: Sequence[float], rule: str = "steepest", half_width: int = 3) -> float:
+    r"""A learning rate read off a range test's curve, from the loss smoothed by `smooth_centred`
+    (non-finite losses dropped; a centred average, so the pick does not lag behind the curve):
 
     "steepest": where the smoothed loss falls fastest per unit of $\log\eta$, at or before its minimum
     (fast.ai's "steep" suggestion); "minimum/10": a tenth of the lr at the smallest smoothed loss (the cautious rule).
@@ -74,7 +82,7 @@ def suggest_lr(lrs: Sequence[float], losses: Sequence[float], rule: str = "steep
     lrs_arr = np.asarray(lrs, dtype=np.float64)
     vals = np.asarray(losses, dtype=np.float64)
     keep = np.isfinite(vals)
-    lrs_arr, smoothed = lrs_arr[keep], smooth(vals[keep], beta)
+    lrs_arr, smoothed = lrs_arr[keep], smooth_centred(vals[keep], half_width)
     lowest = int(np.argmin(smoothed))
     if rule == "minimum/10":
         return float(lrs_arr[lowest] / 10.0)

@@ -11,7 +11,8 @@ whole selection on many independent data sets at once (vectorised over the repea
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -20,8 +21,13 @@ from .metrics import mse as _mse
 from .splits import kfold_indices
 
 __all__ = [
-    "cross_val_score", "grid_search_cv", "bootstrap_ci",
-    "make_poly_fit_predict", "nested_cv", "paired_bootstrap_ci", "selection_bias",
+    "bootstrap_ci",
+    "cross_val_score",
+    "grid_search_cv",
+    "make_poly_fit_predict",
+    "nested_cv",
+    "paired_bootstrap_ci",
+    "selection_bias",
 ]
 
 FitPredict = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]

@@ -101,8 +101,40 @@ def test_the_reference_passes_with_margin_in_a_quarter_of_the_time_limit_and_sgd
     assert len(reference) == len(sgd) == 5
     assert min(r["min_accuracy"] for r in reference) >= C.THRESHOLD + 0.015
     assert max(r["seconds"] for r in reference) < C.TIME_LIMIT_S / 4
-    assert max(r["min_accuracy"] for r in sgd) < C.THRESHOLD - 0.005
+    # SPEC's "plain SGD at lr 0.01 for two epochs" fails clearly: on every draw, even its best student
+    assert max(r["max_accuracy"] for r in sgd) <= C.THRESHOLD - 0.02
+    assert all(r["min_accuracy"] <= r["mean_accuracy"] <= r["max_accuracy"] for r in rows)
     assert all(r["parameters"] <= C.MAX_PARAMETERS for r in rows)
+
+
+def test_the_lessons_solution_cell_is_the_calibrated_recipe():
+    """The table measures `capstone.train_digits`; the solution cell the student sees solved is the same
+    recipe: run with the course's references of the helpers it uses, it returns the same predictions."""
+    import math
+
+    import nbformat
+    import torch.nn.functional as F
+
+    from nb_helpers.minibatches import iterate_minibatches
+    from nb_helpers.schedules import warmup_cosine
+
+    nb = nbformat.read(LESSON_NB, as_version=4)
+    cells = [c.source for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "train_digits"]
+    if not cells:
+        pytest.skip("the lesson has no capstone section yet")
+    namespace = {"np": np, "torch": torch, "nn": nn, "F": F, "math": math,
+                 "iterate_minibatches": iterate_minibatches, "warmup_cosine": warmup_cosine}
+    exec(compile(cells[0], "solution-train-digits", "exec"), namespace)
+    split = C.split_pool(4)
+    X_test, _ = C.hidden_test_set(1004)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        ours = C.predict(namespace["train_digits"](*split, seed=2), X_test)
+        reference = C.predict(C.train_digits(*split, seed=2), X_test)
+    finally:
+        torch.set_num_threads(threads)
+    assert np.array_equal(ours, reference)
 
 
 def test_the_lessons_calibration_table_is_what_calibrate_prints():

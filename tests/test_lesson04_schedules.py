@@ -139,8 +139,13 @@ def test_lr_range_test_cycles_an_unshuffled_loader_like_a_list():
 def test_suggest_lr_reads_the_steepest_fall_or_a_tenth_of_the_minimum_off_the_curve():
     lrs = list(np.geomspace(1e-4, 1.0, 9))
     losses = [2.3, 2.2, 1.9, 1.2, 0.6, 0.5, 0.9, 3.0, float("nan")]
-    assert LF.suggest_lr(lrs, losses, rule="minimum/10", beta=0.0) == pytest.approx(lrs[5] / 10)
-    assert LF.suggest_lr(lrs, losses, beta=0.0) == pytest.approx(lrs[3])     # the largest drop: 1.9 → 1.2 → 0.6
+    assert LF.suggest_lr(lrs, losses, rule="minimum/10", half_width=0) == pytest.approx(lrs[5] / 10)
+    assert LF.suggest_lr(lrs, losses, half_width=0) == pytest.approx(lrs[3])     # the largest drop: 1.9 → 1.2 → 0.6
     with pytest.raises(ValueError):
         LF.suggest_lr(lrs, losses, rule="valley")
     assert LF.smooth([1.0, 1.0, 1.0]).tolist() == pytest.approx([1.0, 1.0, 1.0])   # bias-corrected from the start
+    assert LF.smooth_centred([0.0, 3.0, 0.0, 3.0], 1).tolist() == pytest.approx([1.5, 1.0, 2.0, 1.5])  # no lag
+    # a centred average does not lag: the curve falls fastest between indices 5 and 6, its minimum is at 9
+    curve = [2.0] * 4 + [1.9, 1.6, 0.8, 0.5, 0.45, 0.44, 0.5, 2.0]
+    grid = list(np.geomspace(1e-3, 1.0, len(curve)))
+    assert LF.suggest_lr(grid, curve, half_width=1) in (grid[5], grid[6])

@@ -287,6 +287,9 @@ class Verdict:
     hint: str = ""
     problem: str = ""
     n_failed: int = 0
+    #: A scored check's own pass line (e.g. the capstone's accuracy and parameter count); None: the
+    #: generic "all N checks passed".
+    summary: str | None = None
 
     @property
     def status(self) -> str:
@@ -299,7 +302,7 @@ class Verdict:
 
     @property
     def pass_line(self) -> str:
-        return f"{self.id}: all {self.n_cases} checks passed"
+        return self.summary or f"{self.id}: all {self.n_cases} checks passed"
 
 
 def _render_value(a: Any, max_items: int = 8) -> str:

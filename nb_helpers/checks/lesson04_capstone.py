@@ -123,7 +123,7 @@ def _field(value: Any, name: str) -> Any:
 
 
 def _diagnose(check: Check, case: Case, got: dict, redact: bool) -> tuple[str | None, str]:
-    """(what is wrong, the hint), or (None, "") when the model passes."""
+    """(what is wrong, the hint), or (None, what the pass line reports) when the model passes."""
     limit = check.time_limit or C.TIME_LIMIT_S
     _, kwargs = case.fresh()
     where = "the hidden test set" if redact else "the visible test set"
@@ -175,7 +175,9 @@ def _diagnose(check: Check, case: Case, got: dict, redact: bool) -> tuple[str | 
     if score < C.THRESHOLD:
         return (f"reached accuracy {score:.3f} on {where} ({n} digits it never saw); at least {C.THRESHOLD:.2f} "
                 "is needed"), HINT_ACCURACY
-    return None, ""
+    test_set = "hidden test digits" if redact else "test digits"
+    return None, (f"accuracy {score:.3f} on {n} {test_set} it never saw (threshold {C.THRESHOLD:.2f}), "
+                  f"{int(parameters):,} parameters")
 
 
 def score(check: Check, cases: Sequence[Case], outcomes: Sequence[dict], redact: bool = False) -> Verdict:
@@ -183,13 +185,16 @@ def score(check: Check, cases: Sequence[Case], outcomes: Sequence[dict], redact:
     n = len(cases)
     first: tuple[str, str] | None = None
     failures = 0
+    reports = []
     for case, got in zip(cases, outcomes):
         problem, hint = _diagnose(check, case, got, redact and case.random)
         if problem is not None:
             failures += 1
             first = first or (problem, hint)
+        else:
+            reports.append(hint)
     if first is None:
-        return Verdict(check.id, True, n)
+        return Verdict(check.id, True, n, summary=f"{check.id}: passed — {'; '.join(reports)}")
     problem, hint = first
     ids = wrong_answer_ids(check)
     mistake = next((ids[i] for i, w in enumerate(check.wrong) if w.hint == hint), None)

@@ -62,8 +62,10 @@ NormFunction = Callable[..., torch.Tensor]
 class ProfileMLP(nn.Module):
     r"""`depth` hidden layers of `width` units: $h_l = f(\mathrm{norm}(W_l h_{l-1} + b_l))$, plus $h_{l-1}$ when `residual`.
 
-    init: "default" (PyTorch's `nn.Linear` draw $U(\pm 1/\sqrt{n_\text{in}})$, biases too), or a scheme of
-    `SCHEMES` drawn with `init_fn` (the lesson passes the student's `init_weights`; biases 0).
+    init: "default" (PyTorch's `nn.Linear` weight draw $U(\pm 1/\sqrt{n_\text{in}})$), or a scheme of `SCHEMES`
+    drawn with `init_fn` (the lesson passes the student's `init_weights`). Whatever the scheme, the biases
+    are PyTorch's default $U(\pm 1/\sqrt{n_\text{in}})$ (`nn.init.*_` on `layer.weight` leaves them so), so
+    that schemes differ only in the weights.
     norm: None, or a batch-norm function with the exercise's signature, applied to every hidden
     pre-activation with a learnable-shaped gamma = 1, beta = 0 and its own running statistics.
     residual: each hidden layer after the first adds its input (a skip connection of equal width).
@@ -81,13 +83,12 @@ class ProfileMLP(nn.Module):
         self.biases = nn.ParameterList()
         fan_in = in_features
         for _ in range(depth):
+            bound = 1.0 / math.sqrt(fan_in)
             if init == "default":
-                bound = 1.0 / math.sqrt(fan_in)
                 w = torch.empty(width, fan_in, dtype=dtype).uniform_(-bound, bound, generator=gen)
-                b = torch.empty(width, dtype=dtype).uniform_(-bound, bound, generator=gen)
             else:
                 w = draw(fan_in, width, init, generator=gen).to(dtype)
-                b = torch.zeros(width, dtype=dtype)
+            b = torch.empty(width, dtype=dtype).uniform_(-bound, bound, generator=gen)
             self.weights.append(nn.Parameter(w))
             self.biases.append(nn.Parameter(b))
             fan_in = width

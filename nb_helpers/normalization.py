@@ -20,6 +20,7 @@ def batchnorm_forward(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, 
     Training: $\mu, \sigma^2$ are the batch mean and *biased* batch variance, and the running statistics
     are updated in place, $r \leftarrow (1 - m)\,r + m\,s$ with the *unbiased* batch variance for
     `running_var`; N = 1 raises ValueError. Eval: $\mu, \sigma^2$ are the running statistics, unchanged.
+    Differentiable in x, gamma and beta; the running statistics never join the autograd graph.
     """
     if training:
         n = x.shape[0]

@@ -138,12 +138,18 @@ def _namespace() -> Mapping[str, Any]:
 
 
 def _lessons() -> dict[str, list[Any]]:
+    """Each lesson's checks in the order of its notebook (`lesson_order.ORDER`; an exercise missing
+    there comes last, in the order of registration)."""
     from .checks.engine import REGISTRY
     from . import checks  # noqa: F401 - registers every lesson's checks
+    from .lesson_order import ORDER
 
     lessons: dict[str, list[Any]] = {}
     for check in REGISTRY.values():
         lessons.setdefault(check.lesson, []).append(check)
+    for lesson, found in lessons.items():
+        rank = {exercise: i for i, exercise in enumerate(ORDER.get(lesson, ()))}
+        found.sort(key=lambda c: rank.get(c.id, len(rank)))  # stable: the unlisted keep their order
     return lessons
 
 
@@ -268,3 +274,35 @@ def from_notebook(nb: Any, lesson: str | None = None) -> Progress:
         else:
             rows.append(Row(exercise, NOT_STARTED, "not graded"))
     return Progress(lesson, rows)
+
+
+# ---------------------------------------------------------------- the exercises' order
+
+def notebook_order(nb: Any) -> list[str]:
+    """The exercises of a lesson notebook in the order of their check cells (nbgrader `test_<id>`)."""
+    from .grading.cells import nbgrader_meta
+
+    return [str(nbgrader_meta(c)["grade_id"])[len("test_"):] for c in nb.cells
+            if c.cell_type == "code" and nbgrader_meta(c).get("grade")
+            and str(nbgrader_meta(c).get("grade_id", "")).startswith("test_")]
+
+
+def write_order(solutions: str = "solutions") -> str:
+    """Rewrite nb_helpers/lesson_order.py from the solution notebooks (`python -m tools.lesson_order`);
+    returns its new text."""
+    from pathlib import Path
+
+    import nbformat
+
+    order = {}
+    for path in sorted(Path(solutions).glob("*/*.ipynb")):
+        if path.stem == path.parent.name:
+            order[path.stem] = notebook_order(nbformat.read(path, as_version=4))
+    body = "".join(f"    {lesson!r}: [\n" + "".join(f"        {e!r},\n" for e in ids) + "    ],\n"
+                   for lesson, ids in order.items())
+    text = ('"""The order of each lesson\'s exercises in its notebook, for `progress()` (generated from\n'
+            'solutions/*/ by `python -m tools.lesson_order`; tests/test_progress.py checks it)."""\n\n'
+            f"ORDER: dict[str, list[str]] = {{\n{body}}}\n")
+    Path(__file__).with_name("lesson_order.py").write_text(text)
+    return text
+

@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy import stats
-from sklearn.base import BaseEstimator
 from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.metrics import mean_squared_error, r2_score
 from sklearn.model_selection import GridSearchCV, KFold, LeaveOneOut, cross_val_score
@@ -262,6 +261,8 @@ def test_make_poly_fit_predict_is_the_lesson_polynomial_fit():
 
 
 def test_selection_bias_is_the_graded_grid_search_and_nested_cv_repeat_by_repeat():
+    """The lesson's selection-bias experiment uses the vectorised `selection_bias` (400 data sets at once); it
+    computes, data set by data set, exactly what the references of `grid_search_cv` and nested CV compute."""
     out = MS.selection_bias(n_repeats=6, n_train=22, n_test=50, degrees=range(6), k=4, seed=3)
     rng = np.random.default_rng(3)
     x = rng.uniform(-1.0, 1.0, size=(6, 22))
@@ -326,3 +327,62 @@ def test_at_grading_each_new_exercise_is_judged_with_the_references_of_the_funct
             assert verdict.passed, verdict.message
     finally:
         client.close()
+
+
+
+# ---------------------------------------------------------------- the demos, with unfinished exercises
+
+def _solution_namespace(blank_name: str | None = None) -> dict:
+    """The notebook's solutions of kfold_indices, mse, cross_val_score and grid_search_cv in one namespace
+    (as in the kernel), with `blank_name` replaced by a blank answer afterwards."""
+    import json
+
+    from tests.course import REPO
+
+    lesson = "02_training_neural_networks"
+    nb = json.loads((REPO / "solutions" / lesson / f"{lesson}.ipynb").read_text())
+    ns: dict = {"np": np}
+    for cell in nb["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") in ("kfold_indices", "mse", "cross_val_score",
+                                                                     "grid_search_cv"):
+            exec("".join(cell["source"]), ns)  # noqa: S102 - the notebook's own solution cells
+
+    def blank(*args, **kwargs):
+        raise NotImplementedError()
+
+    if blank_name:
+        ns[blank_name] = blank
+    return ns
+
+
+@pytest.mark.parametrize("blank_name", [None, "kfold_indices", "mse", "cross_val_score"])
+def test_demos_use_the_students_functions_only_when_everything_they_call_passes(blank_name, capsys):
+    """A check binds the references of the functions an exercise calls, so a right `cross_val_score` or
+    `grid_search_cv` passes while the student's `kfold_indices` or `mse` is still blank; the demo must then
+    use the reference (which calls only references) and say so in one line, and it must run."""
+    from nb_helpers import checks  # noqa: F401 - registers the checks
+    from nb_helpers.demos import yours_or_reference
+
+    ns = _solution_namespace(blank_name)
+    cvs = yours_or_reference("cross_val_score", ns["cross_val_score"],
+                             needs={"kfold_indices": ns["kfold_indices"], "mse": ns["mse"]})
+    gs = yours_or_reference("grid_search_cv", ns["grid_search_cv"],
+                            needs={n: ns[n] for n in ("cross_val_score", "kfold_indices", "mse")})
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    x, y = capacity.make_curve_data(20, noise=0.3, seed=3)
+    grid = [{"degree": d} for d in range(5)]
+    np.testing.assert_allclose(cvs(MS.make_poly_fit_predict(3), x, y), MS.cross_val_score(MS.make_poly_fit_predict(3), x, y))
+    assert gs(MS.make_poly_fit_predict, grid, x, y)[0] == MS.grid_search_cv(MS.make_poly_fit_predict, grid, x, y)[0]
+    if blank_name is None:
+        assert cvs is ns["cross_val_score"] and gs is ns["grid_search_cv"]
+        assert lines == ["(this demo uses your cross_val_score)", "(this demo uses your grid_search_cv)"]
+        return
+    assert gs is MS.grid_search_cv
+    assert lines[1] == (f"(this demo uses the reference grid_search_cv: yours calls your {blank_name}, which does not "
+                        "pass its check yet)")
+    if blank_name == "cross_val_score":
+        assert cvs is MS.cross_val_score and lines[0].endswith("yours does not pass its check yet)")
+    else:
+        assert cvs is MS.cross_val_score and lines[0] == (f"(this demo uses the reference cross_val_score: yours calls "
+                                                          f"your {blank_name}, which does not pass its check yet)")

@@ -114,6 +114,30 @@ def test_batchnorm_forward_eval_leaves_running_stats_and_n1_training_raises_like
         N.batchnorm_forward(x, g, b, rm, rv, True)
 
 
+@pytest.mark.parametrize("momentum", [0.1, 0.5])
+def test_batchnorm_forward_gradients_equal_f_batch_norm_and_running_stats_carry_none(momentum):
+    """Differentiable in x, gamma and beta (training and eval), with F.batch_norm's gradients; the running
+    statistics stay out of the autograd graph, as F.batch_norm's do."""
+    rng = np.random.default_rng(7)
+    d = 3
+    ours = [torch.tensor(rng.normal(size=d)), torch.tensor(rng.uniform(0.5, 2, size=d))]
+    theirs = [t.clone() for t in ours]
+    gamma0, beta0 = torch.tensor(rng.uniform(0.5, 2, size=d)), torch.tensor(rng.normal(size=d))
+    for training in (True, True, False):
+        x0 = torch.tensor(rng.normal(1.0, 2.0, size=(5, d)))
+        c = torch.tensor(rng.normal(size=(5, d)))
+        grads = []
+        for f, stats in ((N.batchnorm_forward, ours),
+                         (lambda x, g, b, rm, rv, t, m: F.batch_norm(x, rm, rv, g, b, t, m), theirs)):
+            x, g, b = (t.clone().requires_grad_() for t in (x0, gamma0, beta0))
+            y = f(x, g, b, *stats, training, momentum)
+            grads.append(torch.autograd.grad((y * c).sum(), (x, g, b)))
+            assert not any(t.requires_grad for t in stats)
+        for a, b in zip(*grads):
+            torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(ours, theirs, rtol=1e-12, atol=1e-14)
+
+
 def test_batchnorm_forward_matches_nn_batchnorm1d_modes():
     torch.manual_seed(0)
     bn = nn.BatchNorm1d(3, dtype=torch.float64, momentum=0.2)

@@ -228,6 +228,16 @@ def test_in_a_kernel_the_table_is_shown_as_html_and_text(tmp_path):
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
+def test_the_table_lists_the_exercises_in_the_order_of_the_notebook(lesson):
+    from nb_helpers.lesson_order import ORDER
+    from nb_helpers.progress import _lessons, notebook_order
+
+    nb = nbformat.read(REPO / "solutions" / lesson / f"{lesson}.ipynb", as_version=4)
+    assert ORDER.get(lesson) == notebook_order(nb), "run `python -m tools.lesson_order`"
+    assert [c.id for c in _lessons()[lesson]] == notebook_order(nb)
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
 def test_each_lesson_ends_with_progress(lesson):
     nb = nbformat.read(REPO / "solutions" / lesson / f"{lesson}.ipynb", as_version=4)
     if "code-progress" not in [c.get("id") for c in nb.cells]:
@@ -238,6 +248,9 @@ def test_each_lesson_ends_with_progress(lesson):
     assert output.data["text/plain"].startswith(f"Progress in {lesson}: ")
     n = sum(c.lesson == lesson for c in REGISTRY.values())
     assert f": {n} of {n} exercises pass\n" in output.data["text/plain"]
+    from nb_helpers.progress import notebook_order
+    listed = [line.split()[1] for line in output.data["text/plain"].splitlines()[1:-1]]
+    assert listed == notebook_order(nb), "the stored table is stale: re-execute the lesson"
     assert output.data["text/plain"].endswith("Next: nothing left, every exercise passes.")
 
 

@@ -85,7 +85,7 @@ CONTRACT: Mapping[str, tuple[str, ...]] = {
     "inverse_time_decay": _SCHEDULE,
     "sgd_momentum_step": ("value", "in_place", "state", "no_mutation", "delegation"),
     "init_weights": ("value", "shape", "dtype", "randomness", "errors", "delegation"),
-    "batchnorm_forward": ("value", "in_place", "state", "errors", "no_mutation", "delegation"),
+    "batchnorm_forward": ("value", "in_place", "state", "errors", "no_mutation", "autograd", "delegation"),
     "ista_lasso": ("value", "dtype", "no_mutation", "delegation"),
     # 04_advanced_training
     "batch_gd_linear": ("value", "no_mutation", "delegation"),

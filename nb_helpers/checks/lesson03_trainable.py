@@ -210,16 +210,41 @@ def _probe_batchnorm(obj, args, kwargs):
     """Calls obj(x_t, gamma, beta, running_mean, running_var, training_t, **kwargs) for each t, always with the
     same two running-statistics tensors; records each output and those tensors after each call."""
     xs, gamma, beta, rm0, rv0, modes = args
+    grad = kwargs.get("_grad", False)
+    kwargs = {k: v for k, v in kwargs.items() if not k.startswith("_")}
     running_mean, running_var = rm0.clone(), rv0.clone()
     calls = []
     for x, training in zip(xs, modes):
         given = x.clone()
-        y = obj(given, gamma, beta, running_mean, running_var, training, **kwargs)
-        calls.append({"mode": "training" if training else "eval", "output": y,
-                      "running_mean after the call": running_mean.clone(),
-                      "running_var after the call": running_var.clone(),
-                      "x after the call": "unchanged" if torch.equal(given, x) else "modified"})
+        if grad:       # fresh leaves: the gradients of sum(y * c) w.r.t. x, gamma and beta are compared
+            given, g, b = given.requires_grad_(), gamma.clone().requires_grad_(), beta.clone().requires_grad_()
+        else:
+            g, b = gamma, beta
+        y = obj(given, g, b, running_mean, running_var, training, **kwargs)
+        call = {"mode": "training" if training else "eval",
+                "output": y.detach() if isinstance(y, torch.Tensor) else y,
+                "running_mean after the call": running_mean.detach().clone(),
+                "running_var after the call": running_var.detach().clone(),
+                "x after the call": "unchanged" if torch.equal(given.detach(), x) else "modified"}
+        if grad:
+            call.update(_bn_gradients(y, given, g, b))
+            call["running statistics after the call"] = (
+                "carry a gradient (requires_grad=True)" if running_mean.requires_grad or running_var.requires_grad
+                else "no gradient")
+        calls.append(call)
     return calls
+
+
+def _bn_gradients(y, x, gamma, beta) -> dict:
+    """The gradients of sum(y * c) (c a fixed pattern, so that they are not 0) w.r.t. x, gamma and beta."""
+    if not isinstance(y, torch.Tensor) or y.shape != x.shape:
+        return {}
+    if not y.requires_grad:
+        return {"output": "does not require grad: y cannot backpropagate to x, gamma and beta"}
+    c = torch.cos(torch.arange(y.numel(), dtype=y.dtype)).reshape(y.shape)
+    grads = torch.autograd.grad((y * c).sum(), (x, gamma, beta), allow_unused=True)
+    return {f"d/d{name}": ("no gradient" if gr is None else gr)
+            for name, gr in zip(("x", "gamma", "beta"), grads)}
 
 
 BN_PROTOCOL = ("the check calls batchnorm_forward once per batch x_t of the list shown, with the mode shown "
@@ -227,7 +252,7 @@ BN_PROTOCOL = ("the check calls batchnorm_forward once per batch x_t of the list
 
 
 def _bn_case(seed: int, n: int, d: int, modes, momentum: float | None = None, eps: float | None = None,
-             sizes=None, fresh_stats: bool = True, hint: str = BN_PROTOCOL) -> Case:
+             sizes=None, fresh_stats: bool = True, hint: str = BN_PROTOCOL, grad: bool = False) -> Case:
     def make():
         rng = np.random.default_rng(seed)
         loc, scale = rng.normal(0.0, 2.0, size=d), rng.uniform(0.5, 3.0, size=d)
@@ -238,6 +263,8 @@ def _bn_case(seed: int, n: int, d: int, modes, momentum: float | None = None, ep
         else:
             rm, rv = torch.tensor(rng.normal(loc, 0.5)), torch.tensor(rng.uniform(0.5, 4.0, size=d))
         kw = {k: v for k, v in (("momentum", momentum), ("eps", eps)) if v is not None}
+        if grad:
+            kw["_grad"] = True
         return (xs, gamma, beta, rm, rv, list(modes)), kw
     return Case(make=make, hint=hint)
 
@@ -255,8 +282,12 @@ def _bn_family(rng: np.random.Generator) -> list[Case]:
 
 def _bn_variant(x, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5, *,
                 unbiased_norm=False, biased_running=False, reversed_momentum=False, replace=False, eval_batch=False,
-                check_n=True, eps_outside=False, affine=True, in_place_x=False):
+                check_n=True, eps_outside=False, affine=True, in_place_x=False, no_grad_body=False,
+                grad_running=False):
     """batchnorm_forward with one classic mistake; each keyword switches one on."""
+    if no_grad_body:
+        with torch.no_grad():
+            return _bn_variant(x, gamma, beta, running_mean, running_var, training, momentum, eps)
     n = x.shape[0]
     if training and check_n and n < 2:
         raise ValueError("need more than one sample per feature in training")
@@ -273,9 +304,13 @@ def _bn_variant(x, gamma, beta, running_mean, running_var, training, momentum=0.
         if replace:
             running_mean = new_mean
             running_var = new_var
+        elif grad_running:         # the update joins the autograd graph: the statistics carry a gradient
+            running_mean.mul_(1 - momentum).add_(momentum * mean)
+            running_var.mul_(1 - momentum).add_(momentum * batch_var)
         else:
-            running_mean.copy_(new_mean)
-            running_var.copy_(new_var)
+            with torch.no_grad():
+                running_mean.copy_(new_mean)
+                running_var.copy_(new_var)
     if in_place_x:
         x -= mean
         x_hat = x / torch.sqrt(var + eps)
@@ -289,6 +324,10 @@ def _bn(**switch):
         return _bn_variant(x, gamma, beta, running_mean, running_var, training, momentum, eps, **switch)
     return batchnorm_forward
 
+
+BN_GRAD = ("batchnorm_forward is differentiable in x, gamma and beta: x, gamma and beta require grad here, and the "
+           "check compares the gradients of sum(y·c) (c a fixed pattern) with F.batch_norm's. Only the update of "
+           "the running statistics goes under torch.no_grad(); they never carry a gradient.")
 
 BN_FORBIDDEN = ("torch.nn.functional.batch_norm", "torch.batch_norm", "torch.native_batch_norm",
                 "torch._native_batch_norm_legit", "torch._native_batch_norm_legit_no_training",
@@ -310,7 +349,8 @@ register(Check(
                                             "ValueError in training mode (as F.batch_norm does)."),
            _bn_case(416, 4, 5, [True, True, True], momentum=0.9, fresh_stats=False),
            _bn_case(417, 2, 3, [True, False, True], sizes=[2, 3, 2],
-                    hint="a training batch of two samples is fine: only N = 1 has no variance.")],
+                    hint="a training batch of two samples is fine: only N = 1 has no variance."),
+           _bn_case(418, 6, 3, [True, True, False], momentum=0.2, fresh_stats=False, grad=True, hint=BN_GRAD)],
     families=_bn_family,
     forbidden=BN_FORBIDDEN,
     delegate=lambda x, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5: F.batch_norm(
@@ -335,7 +375,14 @@ register(Check(
            WrongAnswer(_bn(affine=False), "finish with y = gamma·x̂ + beta: the learnable scale and shift let the "
                        "network undo the normalisation where that helps."),
            WrongAnswer(_bn(in_place_x=True), "`x -= mean` changes the caller's batch; build x − mean as a new tensor.",
-                       clause="no_mutation")],
+                       clause="no_mutation"),
+           WrongAnswer(_bn(no_grad_body=True), "y must backpropagate to x, gamma and beta: put only the update of "
+                       "the running statistics under torch.no_grad(), not the computation of y.",
+                       clause="autograd", name="whole-body-under-no-grad"),
+           WrongAnswer(_bn(grad_running=True), "update the running statistics under torch.no_grad() (or from "
+                       "mean.detach() and var.detach()): otherwise they join the autograd graph and carry a "
+                       "gradient (running_mean.requires_grad becomes True).", clause="autograd",
+                       name="running-stats-with-grad")],
 ))
 
 

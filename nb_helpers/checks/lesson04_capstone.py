@@ -7,12 +7,14 @@ reference recipe but run once — seeded, on one thread — and the model it ret
 receives (`nb_helpers.capstone`). In the notebook the test set is the visible one (public seed); at
 grading a hidden one drawn from the grading seed, and the grader stops the run after `TIME_LIMIT_S`
 seconds (`Check.time_limit`). The probe runs in the student's process and returns only plain data
-(the predicted classes, the parameter count, the output's shape, the training time); the accuracy is
-computed by the judge, in the trusted process, against labels the probe never sends back.
+(the predicted classes, the parameter count, the output's shape, the training time in whole seconds
+rounded up, so that two runs of the same answer report the same); the accuracy is computed by the judge,
+in the trusted process, against labels the probe never sends back.
 """
 
 from __future__ import annotations
 
+import math
 import random as pyrandom
 import time
 from typing import Any, Sequence
@@ -85,7 +87,7 @@ def _probe(obj: Any, args: tuple, kwargs: dict) -> Any:
         pyrandom.seed(seed)
         start = time.perf_counter()
         model = obj(*args, **call_kwargs)
-        seconds = time.perf_counter() - start
+        seconds = math.ceil(time.perf_counter() - start)   # whole seconds: the outcome must not depend on timing noise
     finally:
         torch.set_num_threads(threads)
     if not isinstance(model, nn.Module):

@@ -4,14 +4,13 @@ notebook that tampers with its own kernel gains nothing."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from nb_helpers.grading import synthetic
-from tests.course import LESSONS, REPO, make_course, nbgrader
+from tests.course import LESSONS, make_course, nbgrader
 
 pytestmark = pytest.mark.slow
 

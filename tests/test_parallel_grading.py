@@ -4,6 +4,7 @@ submissions."""
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import json
 import os
@@ -58,6 +59,31 @@ def gradebook(url: str) -> dict[str, dict]:
     return out
 
 
+def diagnosed(url: str) -> dict[str, list]:
+    """student -> the diagnosis rows (nb_helpers.grading.diagnosis.Row) recorded for LESSON, in load's order."""
+    from nb_helpers.grading import diagnosis
+
+    out: dict[str, list] = {}
+    for row in diagnosis.load(url, LESSON):
+        out.setdefault(row.student, []).append(row)
+    return out
+
+
+def recorded_at(url: str) -> dict[tuple, object]:
+    """(student, notebook, exercise) -> when its diagnosis row was written."""
+    from sqlalchemy import create_engine, text
+
+    from nb_helpers.grading.diagnosis import TABLE_NAME
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {(s, n, e): t for s, n, e, t in conn.execute(text(
+                f"SELECT student, notebook, exercise, recorded FROM {TABLE_NAME} WHERE assignment = :a"), {"a": LESSON})}
+    finally:
+        engine.dispose()
+
+
 def sqlite(root: Path) -> str:
     return f"sqlite:///{root / 'gradebook.db'}"
 
@@ -108,11 +134,17 @@ def copy_course(base: Path, dest: Path, students: list[str] | None = None) -> Pa
 
 
 @pytest.fixture(scope="module")
-def serial(base, tmp_path_factory) -> dict[str, dict]:
-    """The grades serial `nbgrader autograde` gives (it exits non-zero: one notebook is malformed)."""
+def serial_course(base, tmp_path_factory) -> Path:
+    """The course graded by serial `nbgrader autograde` (it exits non-zero: one notebook is malformed)."""
     root = copy_course(base, tmp_path_factory.mktemp("serial") / "course")
     nbgrader(root, "autograde", LESSON, check=False)
-    grades = gradebook(sqlite(root))
+    return root
+
+
+@pytest.fixture(scope="module")
+def serial(serial_course) -> dict[str, dict]:
+    """The grades serial `nbgrader autograde` gives."""
+    grades = gradebook(sqlite(serial_course))
     assert grades["solution"]["score"] == len(grades["solution"]["grades"]) > 0
     return grades
 
@@ -236,7 +268,7 @@ def dask_cluster(tmp_path):
                 proc.kill()
 
 
-def test_dask_cluster_with_postgres_gradebook(base, serial, postgres, dask_cluster, tmp_path):
+def test_dask_cluster_with_postgres_gradebook(base, serial, serial_course, postgres, dask_cluster, tmp_path):
     root = copy_course(base, tmp_path / "course", ["solution"])
     shutil.copytree(base / "submitted" / "tamper", root / "submitted" / "doomed")
     (root / "gradebook.db").unlink()
@@ -251,6 +283,38 @@ def test_dask_cluster_with_postgres_gradebook(base, serial, postgres, dask_clust
     got = gradebook(postgres)
     assert got["solution"] == serial["solution"]
     assert not (root / "gradebook.db").exists()   # SQLite untouched: everything went to PostgreSQL
+    # the diagnosis went to PostgreSQL too, row for row what serial grading wrote into SQLite (none
+    # for doomed, which was never graded)
+    from nb_helpers.grading import diagnosis
+
+    expected = diagnosed(sqlite(serial_course))
+    assert expected["solution"] and {r.status for r in expected["solution"]} == {"passed"}
+    assert diagnosed(postgres) == {"solution": expected["solution"]}
+    # another student graded (locally, into the same PostgreSQL gradebook): a failure and its mistake id
+    shutil.copytree(base / "submitted" / "one_wrong", root / "submitted" / "one_wrong")
+    one = parallel(root, LESSON, "--workers", "1", "--db-url", postgres, "--student", "one_wrong")
+    assert one.returncode == 0 and "graded 1, skipped 0" in one.stdout, one.stdout + one.stderr
+    assert [(r.status, r.mistake) for r in expected["one_wrong"]].count(("passed", None)) == len(expected["one_wrong"]) - 1
+    assert any(r.status == "failed" and r.mistake for r in expected["one_wrong"])
+    assert diagnosed(postgres) == {s: expected[s] for s in ("one_wrong", "solution")}
+    # a regrade of one student replaces that student's rows (a stale one too) and nothing else
+    stale = dataclasses.replace(expected["one_wrong"][0], exercise="retired_exercise", position=99, status="failed")
+    elsewhere = dataclasses.replace(expected["one_wrong"][0], assignment="another_lesson")
+    diagnosis.record(postgres, [stale, elsewhere])
+    before = recorded_at(postgres)
+    shutil.copy(base / "submitted" / "solution" / LESSON / f"{LESSON}.ipynb",
+                root / "submitted" / "one_wrong" / LESSON / f"{LESSON}.ipynb")   # now hands in the right answers
+    again = parallel(root, LESSON, "--workers", "1", "--db-url", postgres, "--student", "one_wrong", "--force")
+    assert again.returncode == 0 and "graded 1, skipped 0" in again.stdout, again.stdout + again.stderr
+    after = diagnosed(postgres)
+    assert after["solution"] == expected["solution"]
+    assert [(r.exercise, r.position, r.status, r.mistake, r.score) for r in after["one_wrong"]] == [
+        (r.exercise, r.position, r.status, r.mistake, r.score) for r in expected["solution"]]
+    stamps = recorded_at(postgres)
+    assert {k: t for k, t in stamps.items() if k[0] == "solution"} == {k: t for k, t in before.items() if k[0] == "solution"}
+    ones = [t for k, t in stamps.items() if k[0] == "one_wrong"]
+    assert ones and min(ones) > max(t for k, t in before.items() if k[0] == "one_wrong")
+    assert diagnosis.load(postgres, "another_lesson") == [elsewhere]
 
 
 def test_clear_errors_for_bad_input(base, tmp_path, capsys, monkeypatch):

@@ -179,7 +179,6 @@ def checks_fingerprint(lesson: str) -> str:
 
 def build_project(lesson: str) -> Path:
     """Write (or refresh, touching only what changed) the mutation project of one lesson."""
-    from nb_helpers.checks.engine import REGISTRY
 
     project = BUILD / lesson
     package = package_name(lesson)

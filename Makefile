@@ -21,11 +21,12 @@ export MPLBACKEND=module://matplotlib_inline.backend_inline
 
 PYTEST_NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: lab test test-quick release execute grade bench mutants gpu-check constraints clean help
+.PHONY: lab lint test test-quick release execute grade bench mutants gpu-check constraints clean help
 
 help:
 	@echo "make lab         JupyterLab on the lessons (creates .venv on first use)"
-	@echo "make test        the full test suite (what CI runs)"
+	@echo "make test        the full test suite (what CI runs), after make lint"
+	@echo "make lint        ruff: undefined names, unused imports and variables, syntax errors"
 	@echo "make test-quick  unit tests and one lesson's nbval (LESSON=$(LESSON))"
 	@echo "make release     regenerate notebooks/ (student versions) from solutions/"
 	@echo "make execute     re-execute solutions/ in place (nbval reference outputs)"
@@ -43,10 +44,13 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir=notebooks
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: lint
 	$(BIN)/python -m pytest -n 2 --dist loadscope $(PYTEST_NBVAL) $(PYTEST_EXTRA) tests solutions
 
-test-quick: $(STAMP)
+test-quick: lint
 	$(BIN)/python -m pytest -n 2 --dist loadscope -m "not slow" $(PYTEST_NBVAL) tests solutions/$(LESSON)
 
 release: $(STAMP)

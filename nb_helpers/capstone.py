@@ -229,7 +229,7 @@ SGD_BASELINE = "plain SGD, lr 0.01, 2 epochs (batch 32, hidden 128, pixels / 16)
 
 def train_sgd_baseline(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,
                        seed: int = 0, epochs: int = 2, lr: float = 0.01, batch_size: int = 32) -> nn.Module:
-    """The recipe that must fail, as SPEC §4.6 states it: plain SGD at lr 0.01 for two epochs, on the
+    """The recipe that must fail, as the capstone's contract states it: plain SGD at lr 0.01 for two epochs, on the
     pixels scaled to [0, 1] as a beginner would (divided by 16), a 64 → 128 → 10 ReLU network (not the
     reference's), batches of 32, no schedule, no early stopping (the validation arrays are not used)."""
     gen = torch.Generator().manual_seed(seed)

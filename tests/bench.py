@@ -24,7 +24,7 @@ Costs paid once per run are printed apart: each worker's warm-up (how much more 
 first submissions had than the later ones: the verdict fork server the workers share may still be
 importing NumPy, torch and scikit-learn then) and the command's start-up (its wall time not spent
 grading: starting the workers, reading the course, the last worker waiting for the other). The overhead is taken over the later submissions of each worker, or over all of them
-when no worker graded two. Writes artifacts/bench.json. Targets: each lesson ≤ 30 s (SPEC §7);
+when no worker graded two. Writes artifacts/bench.json. Targets: each lesson ≤ 30 s;
 on 2 cores, parallel/serial ≥ 1.7 and overhead ≤ 1 s per submission.
 """
 

@@ -70,7 +70,7 @@ def test_test_sets_come_from_the_unseen_pool_with_light_noise_on_the_strokes_onl
 
 
 def test_the_noise_moves_the_reference_by_under_a_point():
-    """Calibrated as SPEC §4.6 says: a sensible recipe loses under one point of accuracy to the noise."""
+    """Calibrated as the capstone's contract says: a sensible recipe loses under one point of accuracy to the noise."""
     X, _ = C._digits()
     for student in (0, 1):
         model = C.train_digits(*C.split_pool(student), seed=0)
@@ -101,7 +101,7 @@ def test_the_reference_passes_with_margin_in_a_quarter_of_the_time_limit_and_sgd
     assert len(reference) == len(sgd) == 5
     assert min(r["min_accuracy"] for r in reference) >= C.THRESHOLD + 0.015
     assert max(r["seconds"] for r in reference) < C.TIME_LIMIT_S / 4
-    # SPEC's "plain SGD at lr 0.01 for two epochs" fails clearly: on every draw, even its best student
+    # The contract's "plain SGD at lr 0.01 for two epochs" fails clearly: on every draw, even its best student
     assert max(r["max_accuracy"] for r in sgd) <= C.THRESHOLD - 0.02
     assert all(r["min_accuracy"] <= r["mean_accuracy"] <= r["max_accuracy"] for r in rows)
     assert all(r["parameters"] <= C.MAX_PARAMETERS for r in rows)

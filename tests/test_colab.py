@@ -8,7 +8,7 @@ there, as in a fresh runtime, by that venv's kernel (nbclient drives it from the
 and written with that venv's nbformat, with `NB_HELPERS_INSTALL_SPEC`
 pointing at a local copy of the repository; the setup cell's `%pip install` must add the course
 package and change nothing else. Each fresh student notebook, its cell tags removed as Colab ignores
-them, runs there to its last cell with nbclient stopping at the first error (SPEC §4.1).
+them, runs there to its last cell with nbclient stopping at the first error.
 """
 
 from __future__ import annotations
@@ -186,7 +186,7 @@ def test_lesson_runs_in_a_colab_like_runtime_and_the_setup_cell_installs_only_th
 def test_fresh_student_notebook_runs_to_its_end_in_a_colab_like_runtime(lesson, colab_venv, clone, tmp_path):
     """Colab stops Run All at the first error and ignores cell tags: with every tag removed (no
     `raises-exception`) and nbclient stopping at the first error, the fresh student notebook runs to
-    its last cell, each check cell printing its not-implemented line (SPEC §4.1)."""
+    its last cell, each check cell printing its not-implemented line."""
     from nb_helpers.checks.engine import not_implemented_line
 
     nb = student_notebook(lesson, keep_tags=False)

@@ -1,4 +1,4 @@
-"""The check engine's rules (SPEC §4.1, §6), on small declarations made for the test."""
+"""The check engine's rules, on small declarations made for the test."""
 
 from __future__ import annotations
 

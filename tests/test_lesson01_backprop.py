@@ -1,7 +1,7 @@
-"""Lesson 01's backpropagation references (SPEC §4.6) against oracles from other hands: PyTorch's
+"""Lesson 01's backpropagation references against oracles from other hands: PyTorch's
 autograd in float64, central finite differences written here, and analytic gradients.
 
-Values are compared with the tolerance of SPEC §4.1 (rtol 1e-7, atol 1e-12) where both sides compute
+Values are compared with the checks' default tolerance (rtol 1e-7, atol 1e-12) where both sides compute
 the same quantity exactly; a finite-difference estimate is compared with a looser tolerance that
 covers its O(h²) truncation and its rounding error."""
 
@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from nb_helpers import backprop as B
 from tests.course import strict_numpy
 
-RTOL, ATOL = 1e-7, 1e-12          # SPEC §4.1
+RTOL, ATOL = 1e-7, 1e-12          # the checks' default tolerance
 FD_RTOL, FD_ATOL = 1e-6, 1e-8     # central differences in float64, h = 1e-5
 SEEDS = range(6)
 ACTIVATIONS = ("relu", "tanh", "sigmoid")

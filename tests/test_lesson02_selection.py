@@ -1,4 +1,4 @@
-"""Lesson 02's model-selection references (SPEC §4.6) against oracles from other hands: scikit-learn's
+"""Lesson 02's model-selection references against oracles from other hands: scikit-learn's
 `cross_val_score`, `KFold`, `LeaveOneOut` and `GridSearchCV` on the same folds, a percentile bootstrap
 written here (its own percentile interpolation included), scipy's paired percentile bootstrap, and the
 coverage of a bootstrap interval on data whose true value is known; then the lesson's demo helpers
@@ -19,7 +19,7 @@ from nb_helpers import metrics as M
 from nb_helpers import model_selection as MS
 from nb_helpers import splits as S
 
-RTOL, ATOL = 1e-7, 1e-12          # SPEC §4.1
+RTOL, ATOL = 1e-7, 1e-12          # the checks' default tolerance
 SEEDS = range(4)
 
 
@@ -295,7 +295,7 @@ def test_paired_bootstrap_uses_the_resamples_of_bootstrap_ci():
 
 def test_at_grading_each_new_exercise_is_judged_with_the_references_of_the_functions_it_calls():
     """In the sandboxed child, wrong `kfold_indices`, `mse` and `cross_val_score` above them cost nothing to
-    `cross_val_score` and `grid_search_cv`: isolation binds those names to the references (SPEC §4.1)."""
+    `cross_val_score` and `grid_search_cv`: isolation binds those names to the references."""
     import json
     import os
 

@@ -16,7 +16,7 @@ from nb_helpers import momentum as M
 from nb_helpers import regularization as R
 from nb_helpers import schedules as S
 
-RTOL_STEP = 1e-9  # SPEC §4.1: optimizers, schedules and update rules, after every step
+RTOL_STEP = 1e-9  # optimizers, schedules and update rules, after every step
 
 
 def _t(a) -> torch.Tensor:

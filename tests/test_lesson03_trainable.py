@@ -1,4 +1,4 @@
-"""Lesson 03's second-edition references (SPEC §4.6) against oracles from other hands: `torch.nn.init`'s
+"""Lesson 03's second-edition references against oracles from other hands: `torch.nn.init`'s
 bounds and variances, `F.batch_norm` call for call (running statistics included), scikit-learn's `Lasso`
 run to convergence and the lasso's optimality (subgradient) conditions; plus the profiling helpers the
 lesson's figures use."""

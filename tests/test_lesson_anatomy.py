@@ -1,4 +1,4 @@
-"""The second edition's conventions on every lesson's solution notebook (SPEC §3.4, STYLE "Notebooks"):
+"""The second edition's conventions on every lesson's solution notebook (CONTRIBUTING.md, "Notebook anatomy"):
 stars on exercise headings and in the introduction, a measured estimated time, a one-sentence caption
 under every figure and widget, numbers in prose that match the executed outputs, docstrings that state
 a contract rather than the answer, and one colour-blind-safe palette in every figure.
@@ -48,7 +48,7 @@ def introduction(nb: nbformat.NotebookNode) -> tuple[int, str]:
     return index, nb.cells[index].source
 
 
-# ---------------------------------------------------------------- stars (SPEC §3.4)
+# ---------------------------------------------------------------- stars
 
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_every_exercise_heading_carries_its_stars(lesson):
@@ -109,7 +109,7 @@ def test_estimated_time_is_what_tools_lesson_time_measures(lesson):
         f"`python -m tools.lesson_time {lesson}` gives: {measured.line()}")
 
 
-# ---------------------------------------------------------------- figures (STYLE "Readable by everyone")
+# -------------------------------------------- figures (CONTRIBUTING.md, "Figures, captions and numbers in prose")
 
 #: A tqdm progress bar's text form (`epochs:   0%|          | 0/100 [00:00<?, ?it/s]`): a widget view
 #: that is not a figure, so it needs no caption.
@@ -351,7 +351,7 @@ def test_solution_docstrings_state_the_contract_not_the_answer(lesson):
 
 # ---------------------------------------------------------------- one palette (nb_helpers.plots)
 
-#: Named colours and colour maps a figure must not pick for itself (STYLE "Readable by everyone"):
+#: Named colours and colour maps a figure must not pick for itself (colour-blind-safe palette only):
 #: the palette's hues come from `nb_helpers.plots` (PALETTE, C0–C7, style_of); neutral greys and
 #: black are allowed. Rainbow-like maps (jet, rainbow, hsv) are not perceptually uniform, and the
 #: red–blue/green ones (RdBu, coolwarm, RdYlGn) are unreadable with the commonest colour-vision

@@ -1,5 +1,5 @@
-"""Run All goes through a fresh, unfinished student notebook in every front end (SPEC §4.1 "Not
-implemented").
+"""Run All goes through a fresh, unfinished student notebook in every front end (a blank
+exercise prints "not implemented yet").
 
 Google Colab and VS Code stop at the first cell that raises and ignore the `raises-exception` tag
 that JupyterLab honours, so a blank exercise's check must not raise there: it prints one line,

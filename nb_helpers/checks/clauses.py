@@ -1,7 +1,7 @@
 """The clauses of each exercise's contract, and which declared wrong answers exercise them.
 
 A check is only as complete as the wrong answers it is shown to reject. Every `WrongAnswer` names
-the one clause it violates; `CONTRACT` lists, per exercise, the clauses its SPEC row and the rules
+the one clause it violates; `CONTRACT` lists, per exercise, the clauses its contract and the rules
 for every exercise state. `tests/test_clauses.py` fails when a clause of a row has no wrong answer
 (or, for `delegation`, no generic test) that violates it alone and is rejected with its hint;
 `python -m tools.clause_coverage` prints the matrix.
@@ -35,7 +35,7 @@ _FLOAT = ("value", "dtype", "no_mutation", "delegation")
 _SCHEDULE = ("value", "delegation")
 _OPTIMIZER = ("value", "in_place", "state", "no_mutation", "delegation")
 
-#: exercise id -> the clauses of its contract (SPEC §4 rows and §4.1).
+#: exercise id -> the clauses of its contract (its docstring and the rules every check follows).
 CONTRACT: Mapping[str, tuple[str, ...]] = {
     # 01_activation_functions
     "step": _ARRAY + ("dtype",),

@@ -76,7 +76,7 @@ class WrongAnswer:
 
 @dataclass
 class Check:
-    """Declaration of one exercise's check (see SPEC §4.1 and §6).
+    """Declaration of one exercise's check (the rules every check follows: CONTRIBUTING.md, "Adding an exercise").
 
     result: "array" (np.ndarray or np.generic of the reference's shape), "float" (a Python float,
     NumPy scalar or 0-d array) or "plain" (a `probe` returns nested plain data, compared node by node).
@@ -661,7 +661,7 @@ def grading() -> bool:
 
 
 def not_implemented_line(exercise: str) -> str:
-    """What a check cell prints for an exercise that is still blank, outside nbgrader (SPEC §4.1)."""
+    """What a check cell prints for an exercise that is still blank, outside nbgrader (Run All goes on)."""
     return f"{exercise}: not implemented yet (0 of 1 point)"
 
 

@@ -190,7 +190,7 @@ def _pair(out: Any, name: str, second: str) -> tuple[Any, Any]:
 
 
 def _loss_value(loss: Any) -> Any:
-    """A 0-d array is a valid float (SPEC §4.1); anything else is compared as it is."""
+    """A 0-d array is a valid float, as for every float result; anything else is compared as it is."""
     if isinstance(loss, np.ndarray) and loss.ndim == 0:
         return loss[()]
     return loss

@@ -16,7 +16,7 @@ their references, so these checks judge only the function under test.
 `rng.integers(0, n, size=(n_boot, n))` call, the same rows for y_true and y_pred) is the contract.
 Drawing the rows with `rng.choice(n, size=(n_boot, n))` or one row at a time gives the very same numbers
 (NumPy draws them from the same stream), so those are not wrong answers. "As floats": each bound may be a
-Python float, a NumPy float or a 0-d array (SPEC §4.1); a NumPy array of shape (2,) is not a pair of floats.
+Python float, a NumPy float or a 0-d array (as any float result); a NumPy array of shape (2,) is not a pair of floats.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Delegation traps: while a student's function runs, forbidden callables raise and are recorded.
 
-Detection is best effort by design (SPEC §4.1): the trap replaces the module attributes
+Detection is best effort by design, not a security boundary: the trap replaces the module attributes
 (`numpy.tanh`, `torch.Tensor.tanh`, ...) and any name in the student's namespace bound to the same
 object, then restores everything. A determined student can get around it; the point is to catch
 the honest mistake of calling the library instead of writing the formula.

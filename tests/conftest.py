@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+from typing import Any
 
 import pytest
 
@@ -22,6 +23,20 @@ def require_tool(name: str, why: str, also: tuple[str, ...] = ()) -> str:
         pytest.skip(message)
     return path
 
+
+
+def require_playwright(why: str) -> tuple[str, Any]:
+    """(Debian's Chromium, `playwright.sync_api.sync_playwright`) for a browser test; skip (or fail
+    under COURSE_REQUIRE_ALL=1) when either is missing."""
+    chromium = require_tool("chromium", why)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        message = "playwright is not installed (browser tests); install the dev extra to run this test"
+        if REQUIRE_ALL:
+            pytest.fail(message)
+        pytest.skip(message)
+    return chromium, sync_playwright
 
 def pytest_collectstart(collector):
     if collector.path is not None and collector.path.suffix == ".ipynb":

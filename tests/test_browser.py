@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.conftest import REQUIRE_ALL, require_tool
+from tests.conftest import require_playwright
 from tests.course import LESSONS
 from nb_helpers.checks.engine import not_implemented_line
 from tests.lab_browser import (
@@ -28,14 +28,7 @@ CHECK_CELL = re.compile(r"checks\.(\w+)\(\w+\)")
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Debian's Chromium, headless, driven by Playwright (no browser download)."""
-    chromium = require_tool("chromium", "browser tests of the lessons in JupyterLab")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        message = "playwright is not installed (browser tests); install the dev extra to run this test"
-        if REQUIRE_ALL:
-            pytest.fail(message)
-        pytest.skip(message)
+    chromium, sync_playwright = require_playwright("browser tests of the lessons in JupyterLab")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
         yield browser

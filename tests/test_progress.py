@@ -258,17 +258,10 @@ def test_each_lesson_ends_with_progress(lesson):
 
 @pytest.fixture(scope="module")
 def lab_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any]]:
-    from tests.conftest import REQUIRE_ALL, require_tool
+    from tests.conftest import require_playwright
     from tests.lab_browser import ARTIFACTS, CHROMIUM_ARGS, start_lab, stop_lab
 
-    chromium = require_tool("chromium", "browser test of progress() in JupyterLab")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        message = "playwright is not installed (browser tests); install the dev extra to run this test"
-        if REQUIRE_ALL:
-            pytest.fail(message)
-        pytest.skip(message)
+    chromium, sync_playwright = require_playwright("browser test of progress() in JupyterLab")
     root = tmp_path_factory.mktemp("progress-course")
     nbformat.write(scenario_notebook(), root / "progress.ipynb")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

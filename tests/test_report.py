@@ -17,7 +17,7 @@ import pytest
 from nb_helpers.grading import synthetic
 from nb_helpers.grading.diagnosis import Row
 from nb_helpers.grading.report import analyse
-from tests.conftest import REQUIRE_ALL, require_tool
+from tests.conftest import require_playwright
 from tests.course import REPO, instructor_env, make_course, nbgrader
 
 SEED = "test-seed"
@@ -182,14 +182,7 @@ def test_the_report_counts_exactly_the_injected_mistakes(big_class):
 @pytest.mark.slow
 def test_the_report_page_in_a_real_browser(big_class):
     """Self-contained (no request leaves the page), renders its figures, no console error; screenshots."""
-    chromium = require_tool("chromium", "browser test of the grading report")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        message = "playwright is not installed (browser tests); install the dev extra to run this test"
-        if REQUIRE_ALL:
-            pytest.fail(message)
-        pytest.skip(message)
+    chromium, sync_playwright = require_playwright("browser test of the grading report")
     from tests.lab_browser import CHROMIUM_ARGS
 
     _, _, out = big_class

@@ -81,13 +81,13 @@ class Progress:
         row = self.next
         if row is None:
             return "Next: nothing left, every exercise passes."
-        return f"Next: {row.exercise} ({_status_words(row)})."
+        return f"Next: {row.exercise} ({row.status})."
 
     def text(self) -> str:
         lines = [self.title()]
         width = max((len(r.exercise) for r in self.rows), default=0)
         for r in self.rows:
-            lines.append(f"{r.symbol} {r.exercise:<{width}}  {_status_words(r)}"
+            lines.append(f"{r.symbol} {r.exercise:<{width}}  {r.status}"
                          + (f": {r.detail}" if r.detail and r.status == FAILING else
                             f" ({r.detail})" if r.detail else ""))
         lines.append(self.next_line())
@@ -99,7 +99,7 @@ class Progress:
         esc, left = _escape, ' style="text-align:left;padding:0.15em 0.6em"'
         body = "".join(
             f'<tr class="nbh-{r.status.replace(" ", "-")}"><td style="text-align:left;padding:0.15em 0.6em;white-space:nowrap">'
-            f'<span aria-hidden="true">{r.symbol}</span> {esc(_status_words(r))}</td>'
+            f'<span aria-hidden="true">{r.symbol}</span> {esc(r.status)}</td>'
             f"<td{left}><code>{esc(r.exercise)}</code></td><td{left}>{esc(r.detail)}</td></tr>"
             for r in self.rows)
         table = (f'<table class="nbh-progress"><caption>{esc(self.title())}</caption>'
@@ -114,10 +114,6 @@ class Progress:
         return self.text()
 
     __str__ = __repr__
-
-
-def _status_words(row: Row) -> str:
-    return row.status
 
 
 def _escape(text: str) -> str:

@@ -47,11 +47,15 @@ lab: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# loadgroup: tests that share an expensive fixture (a graded class) or a notebook's kernel run on one
+# worker together; all others spread over both (tests/conftest.py groups them).
+PYTEST_XDIST := -n 2 --dist loadgroup
+
 test: lint
-	$(BIN)/python -m pytest -n 2 --dist loadscope $(PYTEST_NBVAL) $(PYTEST_EXTRA) tests solutions
+	$(BIN)/python -m pytest $(PYTEST_XDIST) $(PYTEST_NBVAL) $(PYTEST_EXTRA) tests solutions
 
 test-quick: lint
-	$(BIN)/python -m pytest -n 2 --dist loadscope -m "not slow" $(PYTEST_NBVAL) tests solutions/$(LESSON)
+	$(BIN)/python -m pytest $(PYTEST_XDIST) -m "not slow" $(PYTEST_NBVAL) tests solutions/$(LESSON)
 
 release: $(STAMP)
 	$(BIN)/python -m nb_helpers.authoring sync
@@ -65,7 +69,7 @@ grade: $(STAMP)
 	cd examples/sample_class && ../../$(BIN)/python run_class.py
 
 bench: $(STAMP)
-	$(BIN)/python -m tests.bench $(BENCH_ARGS)
+	$(BIN)/python -m tools.bench $(BENCH_ARGS)
 
 mutants: $(STAMP)
 	$(BIN)/python -m tools.mutants $(if $(filter command line,$(origin LESSON)),$(LESSON),)

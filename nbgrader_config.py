@@ -37,16 +37,17 @@ c.OverwriteCells.add_missing_cells = True
 # A renamed, missing or unreadable notebook: say so, per student, in words (everyone else is graded).
 c.BaseConverter.pre_convert_hook = check_submission
 # Limits on the student's code; change them here (or in a course's own nbgrader_config.py).
+# The sandbox's settings hold for the kernel (SandboxedExecute) and the verdicts (VerdictPreprocessor)
+# alike; c.SandboxedExecute.<setting> or c.VerdictPreprocessor.<setting> changes one of them only.
+c.SandboxSettings.sandbox = True               # bubblewrap: no network, course files hidden (warns loudly if missing)
+c.SandboxSettings.memory_limit_mb = 2048       # memory the student's code may use on top of the libraries
+c.SandboxSettings.hidden_paths = []            # more directories students' code must not see
 c.SandboxedExecute.timeout = 120               # seconds a cell may run in the student's kernel (feedback run)
 c.SandboxedExecute.notebook_timeout = 600      # seconds the whole notebook may run; later exercises are not graded
-c.SandboxedExecute.memory_limit_mb = 2048      # memory the student's code may use on top of the libraries
 c.SandboxedExecute.max_cell_output_bytes = 2_000_000  # output kept per cell; the rest is dropped as it arrives
-c.SandboxedExecute.sandbox = True              # bubblewrap: no network, course files hidden (warns loudly if missing)
 c.VerdictPreprocessor.check_timeout = 30.0     # seconds one exercise's verdict may take
 c.VerdictPreprocessor.time_limits = {}         # seconds per exercise, overriding a check's own limit (train_digits: 60 s)
 c.VerdictPreprocessor.cell_timeout = 10.0      # seconds each solution cell above a check may run in the verdict
-c.VerdictPreprocessor.memory_limit_mb = 2048
-c.VerdictPreprocessor.sandbox = True
 c.VerdictPreprocessor.credit = "all"           # all or nothing per exercise; "fraction": the fraction of cases passed
 
 # The grade of every check cell comes from VerdictPreprocessor, which recomputes it outside the

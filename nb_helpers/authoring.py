@@ -1,8 +1,8 @@
 """Maintainer tooling for the lesson notebooks.
 
 `python -m nb_helpers.authoring sync` rewrites the generated parts of every solutions/*/*.ipynb
-(setup cell, Colab badge, release metadata) from `nb_helpers.release`; a test fails when a notebook
-is out of sync. `python -m nb_helpers.authoring execute [NOTEBOOK ...]` re-executes solution
+(setup cell, Colab badge, release metadata) from `nb_helpers.conventions` and `nb_helpers.release`;
+a test fails when a notebook is out of sync. `python -m nb_helpers.authoring execute [NOTEBOOK ...]` re-executes solution
 notebooks in place, refreshing nbval's reference outputs (use `make execute`, which pins threads)."""
 
 from __future__ import annotations
@@ -12,38 +12,10 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .release import INSTALL_SPEC_ENV, colab_url, install_spec
+from .conventions import CHECK_TAG, SETUP_ID, checked_exercise, nbgrader_meta, setup_cell_source
+from .release import colab_url
 
-CHECK_TAG = "raises-exception"
 BADGE_RE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)")
-COMMON_IMPORTS = """\
-import math
-import numpy as np
-import torch
-from torch import nn
-import torch.nn.functional as F
-import matplotlib.pyplot as plt
-from nb_helpers import checks"""
-
-
-def setup_cell_source() -> str:
-    """The first code cell of every lesson (locked; also run by the grader before solution cells)."""
-    return f'''\
-# Setup: run this cell first. In Colab it installs the course package (never torch, numpy or ipywidgets).
-import os, sys
-NB_HELPERS_RELEASE = "{__version__}"
-if "google.colab" in sys.modules:
-    _spec = os.environ.get("{INSTALL_SPEC_ENV}", f"{install_spec('v{NB_HELPERS_RELEASE}')}")
-    %pip install --quiet "{{_spec}}"
-try:
-    from nb_helpers.env import prepare_lesson
-except ImportError:
-    raise ImportError(
-        "The course package `nb_helpers` is missing from this kernel (or older than " + NB_HELPERS_RELEASE + "). "
-        "From the course folder run `make lab`, or `pip install -e .` in this kernel's environment."
-    ) from None
-{COMMON_IMPORTS}
-device = prepare_lesson(NB_HELPERS_RELEASE)'''
 
 
 def badge_markdown(lesson_id: str) -> str:
@@ -59,10 +31,9 @@ def sync_notebook(path: Path) -> bool:
     lesson_id = path.parent.name
     before = nbformat.writes(nb)
     for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.cell_type == "code" and meta.get("grade_id") == "setup":
+        if cell.cell_type == "code" and nbgrader_meta(cell).get("grade_id") == SETUP_ID:
             cell.source = setup_cell_source()
-        elif cell.cell_type == "code" and meta.get("grade") and str(meta.get("grade_id", "")).startswith("test_"):
+        elif checked_exercise(cell) is not None:
             # JupyterLab's Run All goes on past a check that fails (e.g. "not implemented yet")
             tags = cell.metadata.setdefault("tags", [])
             if CHECK_TAG not in tags:

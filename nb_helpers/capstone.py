@@ -109,7 +109,7 @@ def draw_case_seed(rng: np.random.Generator) -> int:
 
 
 def _practice_case_seed() -> int:
-    from .checks.engine import practice_seed
+    from .checks.declaration import practice_seed
 
     return draw_case_seed(np.random.default_rng(practice_seed("train_digits")))
 

@@ -31,3 +31,19 @@ def wave(n: int = 200, noise: float = 0.1, seed: int = 0) -> tuple[np.ndarray, n
     rng = np.random.default_rng(seed)
     x = np.sort(rng.uniform(-3, 3, n))
     return x[:, None], np.sin(x) + noise * rng.normal(size=n)
+
+
+def make_moons_tensors(n_train: int, n_val: int, n_test: int = 0, noise: float = 0.35, flip: float = 0.0,
+                       seed: int = 0) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Two interleaving half-moons (scikit-learn's `make_moons`), optionally with a fraction `flip` of
+    training labels flipped; split into float32 tensors {"train": (X, y), "val": …, "test": …}."""
+    n = n_train + n_val + n_test
+    X, y = make_moons(n_samples=n, noise=noise, random_state=seed)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n)
+    X, y = X[order], y[order].astype(np.float64)
+    flipped = rng.random(n_train) < flip
+    y[:n_train] = np.where(flipped, 1 - y[:n_train], y[:n_train])
+    bounds = {"train": (0, n_train), "val": (n_train, n_train + n_val), "test": (n_train + n_val, n)}
+    return {k: (torch.tensor(X[a:b], dtype=torch.float32), torch.tensor(y[a:b], dtype=torch.float32))
+            for k, (a, b) in bounds.items() if b > a}

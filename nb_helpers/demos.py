@@ -7,7 +7,8 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
-from .checks.engine import REGISTRY, check_verdict
+from .checks.declaration import REGISTRY
+from .checks.kernel import check_verdict
 
 
 def passes(exercise: str, obj: Any) -> bool:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import random
-import sys
 import warnings
 from typing import Any
 
 import numpy as np
 
 from . import __version__
+from .grading.compat import inductor_deterministic
 
 #: True while nbgrader executes the notebook (autograde / validate): lessons may skip slow demos.
 GRADING = bool(os.environ.get("NBGRADER_EXECUTION"))
@@ -55,16 +55,12 @@ def use_deterministic_algorithms(mode: str) -> None:
     """`torch.use_deterministic_algorithms(True, warn_only=mode == "warn")` without importing the
     torch.compile stack (torch._inductor, torch._dynamo: about 2 s) just to set Inductor's own
     deterministic flag: the setup cell stays quick, and the stack loads when something first needs
-    it (a torch optimizer's first step does). The flag is set directly if Inductor is already
-    loaded, else through the environment variable Inductor reads when it is first imported."""
+    it (a torch optimizer's first step does). `compat.inductor_deterministic` sets that flag: directly
+    if Inductor is already loaded, else through the environment variable it reads when first imported."""
     import torch
 
     torch.set_deterministic_debug_mode(mode)  # the documented alternative interface: "warn" or "error"
-    inductor = sys.modules.get("torch._inductor.config")
-    if inductor is not None:
-        inductor.deterministic = True
-    else:
-        os.environ["TORCHINDUCTOR_DETERMINISTIC"] = "1"
+    inductor_deterministic()
 
 
 def prepare_lesson(released_with: str, seed: int = 0, quiet: bool = False) -> Any:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from . import capacity
+from . import complexity
 from .metrics import mse as _mse
 from .splits import kfold_indices
 
@@ -97,7 +97,7 @@ def make_poly_fit_predict(degree: int) -> FitPredict:
     minimum-norm when degree + 1 exceeds the training points), $\hat y = V_d(x_\text{val})\,\hat c$ with
     $\hat c = \arg\min_c \lVert V_d(x_\text{train})\,c - y_\text{train}\rVert^2$."""
     def fit_predict(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray) -> np.ndarray:
-        return capacity.poly_predict(capacity.poly_fit(x_train, y_train, degree), x_val)
+        return complexity.poly_predict(complexity.poly_fit(x_train, y_train, degree), x_val)
     fit_predict.__name__ = fit_predict.__qualname__ = f"poly_fit_predict_degree_{degree}"
     return fit_predict
 
@@ -184,7 +184,7 @@ def selection_bias(n_repeats: int = 400, n_train: int = 25, n_test: int = 1000, 
     r"""Selection bias of a cross-validated winner, over `n_repeats` independent data sets at once.
 
     Each repeat draws n_train training points and n_test fresh test points of $y = f(x) + \varepsilon$
-    (`capacity.true_curve`, $\varepsilon \sim N(0, \text{noise}^2)$), runs what `grid_search_cv` with
+    (`complexity.true_curve`, $\varepsilon \sim N(0, \text{noise}^2)$), runs what `grid_search_cv` with
     `make_poly_fit_predict` does over `degrees` (k folds, the given seed, MSE), refits the winner on all
     n_train points and measures its test MSE; with `nested`, it also runs `nested_cv` (k outer and k inner
     folds). Returns per-repeat float64 arrays "cv" (R, D): every degree's mean CV MSE; "test" (R, D): every
@@ -194,9 +194,9 @@ def selection_bias(n_repeats: int = 400, n_train: int = 25, n_test: int = 1000, 
     rng = np.random.default_rng(seed)
     degrees = list(degrees)
     x = rng.uniform(-1.0, 1.0, size=(n_repeats, n_train))
-    y = capacity.true_curve(x) + rng.normal(0.0, noise, size=x.shape)
+    y = complexity.true_curve(x) + rng.normal(0.0, noise, size=x.shape)
     x_test = rng.uniform(-1.0, 1.0, size=(n_repeats, n_test))
-    y_test = capacity.true_curve(x_test) + rng.normal(0.0, noise, size=x_test.shape)
+    y_test = complexity.true_curve(x_test) + rng.normal(0.0, noise, size=x_test.shape)
     cv = _batched_cv(x, y, degrees, k, seed)
     test = np.stack([np.mean((_batched_poly(x, y, x_test, d) - y_test) ** 2, axis=1) for d in degrees], axis=1)
     winner = np.argmin(np.where(np.isnan(cv), np.inf, cv), axis=1)

@@ -28,6 +28,8 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from .conventions import checked_exercise
+
 __all__ = ["Row", "Progress", "progress", "report", "from_notebook", "detect_lesson",
            "PASSED", "FAILING", "NOT_STARTED", "NOT_CHECKED"]
 
@@ -136,7 +138,7 @@ def _namespace() -> Mapping[str, Any]:
 def _lessons() -> dict[str, list[Any]]:
     """Each lesson's checks in the order of its notebook (`lesson_order.ORDER`; an exercise missing
     there comes last, in the order of registration)."""
-    from .checks.engine import REGISTRY
+    from .checks.declaration import REGISTRY
     from . import checks  # noqa: F401 - registers every lesson's checks
     from .lesson_order import ORDER
 
@@ -177,7 +179,7 @@ def expensive(check: Any) -> bool:
 
 
 def _row(check: Any, obj: Any) -> Row:
-    from .checks.engine import LAST_VERDICTS, check_verdict
+    from .checks.kernel import LAST_VERDICTS, check_verdict
 
     if expensive(check):
         obj_seen, verdict = LAST_VERDICTS.get(check.id, (None, None))
@@ -223,7 +225,7 @@ def report(lesson: str | None = None, namespace: Mapping[str, Any] | None = None
 
 def progress(lesson: str | None = None) -> None:
     """Show the table of this lesson's exercises and the next one to do (HTML in Jupyter, text elsewhere)."""
-    from .checks.engine import grading
+    from .checks.kernel import grading
 
     if grading():
         print(GRADING_LINE)
@@ -245,15 +247,11 @@ def from_notebook(nb: Any, lesson: str | None = None) -> Progress:
     """The same table for a graded notebook, read from its check cells' outputs (the verdicts that
     autograde wrote there): a printed verdict (the pass line) is ✓, NotImplementedError ·, any other
     error ✗ with the first line of its message, a check cell without output · (not graded)."""
-    from .grading.cells import nbgrader_meta
-
     rows = []
     for cell in nb.cells:
-        meta = nbgrader_meta(cell)
-        grade_id = str(meta.get("grade_id", ""))
-        if cell.cell_type != "code" or not meta.get("grade") or not grade_id.startswith("test_"):
+        exercise = checked_exercise(cell)
+        if exercise is None:
             continue
-        exercise = grade_id[len("test_"):]
         outputs = cell.get("outputs", [])
         errors = [o for o in outputs if o.get("output_type") == "error"]
         printed = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
@@ -276,11 +274,7 @@ def from_notebook(nb: Any, lesson: str | None = None) -> Progress:
 
 def notebook_order(nb: Any) -> list[str]:
     """The exercises of a lesson notebook in the order of their check cells (nbgrader `test_<id>`)."""
-    from .grading.cells import nbgrader_meta
-
-    return [str(nbgrader_meta(c)["grade_id"])[len("test_"):] for c in nb.cells
-            if c.cell_type == "code" and nbgrader_meta(c).get("grade")
-            and str(nbgrader_meta(c).get("grade_id", "")).startswith("test_")]
+    return [e for e in map(checked_exercise, nb.cells) if e is not None]
 
 
 def write_order(solutions: str = "solutions") -> str:

@@ -1,6 +1,7 @@
-"""Interactive explorers for lesson 01 (core ipywidgets API only: works with ipywidgets 7 and 8,
-in JupyterLab and in Colab). Each takes the functions to show, so a lesson can pass the
-student's own implementations once they pass their checks."""
+"""Interactive explorers (core ipywidgets API only: works with ipywidgets 7 and 8, in JupyterLab and
+in Colab): activation functions, a steep sigmoid and softmax temperature (lesson 01), and model
+capacity against the training-set size (lesson 02). The activation explorers take the functions to
+show, so a lesson can pass the student's own implementations once they pass their checks."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 import ipywidgets as widgets
 
 from . import activations as ref
+from .complexity import complexity_curve, make_curve_data, poly_fit, poly_predict, true_curve
 
 Fn = Callable[..., np.ndarray]
 
@@ -102,3 +104,39 @@ def temperature_explorer(softmax: Fn = ref.softmax, logits: tuple[float, ...] = 
 
     return widgets.interact(
         show, temperature=widgets.FloatLogSlider(value=1.0, base=10, min=-1.5, max=1.5, step=0.05, description="T"))
+
+
+def capacity_widget(max_degree: int = 15, noise: float = 0.3, seed: int = 0):
+    """Slider for the polynomial degree (capacity) and the training-set size: the fit on the left,
+    the model-complexity graph on the right with the chosen degree marked."""
+    x_val, y_val = make_curve_data(300, noise, seed + 1)
+    x_all, y_all = make_curve_data(400, noise, seed)
+    grid = np.linspace(-1.0, 1.0, 400)
+    degrees = np.arange(max_degree + 1)
+
+    def show(degree: int = 3, n_train: int = 20) -> None:
+        x, y = x_all[:n_train], y_all[:n_train]
+        tr, va = complexity_curve(x, y, x_val, y_val, degrees)
+        coef = poly_fit(x, y, degree)
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
+        a1.scatter(x, y, s=18, color="C0", marker="o", label=f"{n_train} training points")
+        a1.plot(grid, true_curve(grid), color="0.5", ls="--", label="true f(x)")
+        a1.plot(grid, poly_predict(coef, grid), color="C3", ls="-", label=f"degree {degree} fit")
+        a1.set(ylim=(-2.5, 2.5), xlabel="x", ylabel="y",
+               title=f"train MSE {tr[degree]:.3f}, validation MSE {va[degree]:.3f}")
+        a1.legend(loc="lower right", fontsize=8)
+        a2.semilogy(degrees, tr, color="C0", ls="-", marker="o", label="training")
+        a2.semilogy(degrees, va, color="C1", ls="--", marker="s", label="validation")
+        a2.axvline(degree, color="C3", lw=1)
+        a2.axhline(noise ** 2, color="0.5", ls=":", label="noise floor σ²")
+        a2.set(xlabel="polynomial degree (capacity)", ylabel="MSE (log scale)",
+               title=f"best validation degree: {int(np.argmin(va))}")
+        a2.legend(fontsize=8)
+        plt.show()
+
+    return widgets.interact(
+        show,
+        degree=widgets.IntSlider(value=3, min=0, max=max_degree, description="degree", continuous_update=False),
+        n_train=widgets.SelectionSlider(options=[10, 15, 20, 30, 50, 100, 200, 400], value=20,
+                                        description="n train", continuous_update=False),
+    )

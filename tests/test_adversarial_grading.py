@@ -22,7 +22,7 @@ import pytest
 from nb_helpers.grading import synthetic
 from nb_helpers.grading.cells import nbgrader_meta
 from tests.conftest import require_tool
-from tests.course import REPO, make_course, nbgrader
+from tests.support.course import REPO, nbgrader
 
 pytestmark = pytest.mark.slow
 
@@ -52,7 +52,7 @@ torch.testing.assert_close = lambda *a, **k: None
 """
 PATCH_HELPERS = """
 import nb_helpers.checks as _checks
-from nb_helpers.checks import engine as _engine
+from nb_helpers.checks import kernel as _engine
 for _name in list(_engine.REGISTRY):
     setattr(_checks, _name, lambda f, _n=_name: print(f"{_n}: all 6 checks passed"))
 _engine.judge = lambda *a, **k: None
@@ -221,18 +221,14 @@ def listener():
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory, listener):
+def graded(tmp_path_factory, listener, released_course):
     """Build the drill, submit the adversarial class, autograde it once and generate feedback."""
     require_tool("bwrap", "the grading sandbox")
     port, _ = listener
-    root = make_course(tmp_path_factory.mktemp("adversarial"), [])
-    with open(root / "nbgrader_config.py", "a") as config:
-        config.write(LIMITS)
     lesson01 = synthetic.read(REPO / "solutions" / "01_activation_functions" / "01_activation_functions.ipynb")
+    root = released_course(tmp_path_factory.mktemp("adversarial") / "course", config=LIMITS,
+                           drills={ASSIGNMENT: synthetic.drill_assignment(lesson01, EXERCISES)})
     source_path = root / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    source_path.parent.mkdir(parents=True)
-    nbformat.write(synthetic.drill_assignment(lesson01, EXERCISES), source_path)
-    nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
 
     solved = synthetic.read(source_path)
     blank = synthetic.read(root / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")

@@ -1,7 +1,7 @@
 """The grading benchmark's bookkeeping: which submissions count as each worker's warm-up, and the
 medians of repeated runs."""
 
-from tests.bench import first_and_later
+from tools.bench import first_and_later
 
 
 def graded(student: str, worker: str, started: float) -> dict:
@@ -23,7 +23,7 @@ def test_with_one_submission_per_worker_every_submission_also_counts_as_a_later_
 
 
 def test_repeated_runs_report_each_figures_median_and_keep_every_run():
-    from tests.bench import median_of_runs
+    from tools.bench import median_of_runs
 
     runs = [{"ratio": 1.5, "overhead_s_per_submission": 2.0}, {"ratio": 1.9, "overhead_s_per_submission": 0.4},
             {"ratio": 1.8, "overhead_s_per_submission": 0.9}]

@@ -12,14 +12,16 @@ from typing import Any, Iterator
 import pytest
 
 from tests.conftest import require_playwright
-from tests.course import LESSONS
-from nb_helpers.checks.engine import not_implemented_line
-from tests.lab_browser import (
+from tests.support.course import LESSONS
+from nb_helpers.checks.kernel import not_implemented_line
+from tests.support.lab_browser import (
     ARTIFACTS, CHROMIUM_ARGS, LabServer, axe_problems, copy_course, iter_sliders, open_notebook, run_all, run_axe,
     run_from, save_axe_results, save_screenshot, scroll_to_cell, start_lab, stop_lab,
 )
 
 pytestmark = pytest.mark.slow
+#: Chromium and a JupyterLab server start in seconds: each xdist worker may have its own.
+PER_WORKER_FIXTURES = ("browser", "lab")
 
 RUN_TIMEOUT = 180  # seconds for one Run All (a lesson takes 15-20 s alone on 2 cores)
 CHECK_CELL = re.compile(r"checks\.(\w+)\(\w+\)")

@@ -17,7 +17,9 @@ from torch import nn
 from nb_helpers import capstone as C
 from nb_helpers import checks  # noqa: F401 - registers every lesson
 from nb_helpers.checks import lesson04_capstone as L
-from nb_helpers.checks.engine import REGISTRY, autograde_skip_line, check_verdict, collect, run_check
+from nb_helpers.checks.collection import collect
+from nb_helpers.checks.declaration import REGISTRY
+from nb_helpers.checks.kernel import autograde_skip_line, check_verdict, run_check
 
 CHECK = REGISTRY["train_digits"]
 REPO = Path(__file__).resolve().parents[1]

@@ -10,8 +10,8 @@ import re
 import pytest
 
 from nb_helpers.grading import synthetic
-from nb_helpers.grading.cells import nbgrader_meta
-from tests.course import REPO, make_course, nbgrader
+from nb_helpers.conventions import CHECK_PREFIX, check_id, nbgrader_meta
+from tests.support.course import REPO, nbgrader
 
 pytestmark = pytest.mark.slow
 
@@ -64,18 +64,12 @@ def drill_exercises(source) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded(tmp_path_factory, released_course):
     lesson = synthetic.read(SOURCE)
     exercises = drill_exercises(lesson)
-    root = make_course(tmp_path_factory.mktemp("capstone"), [])
-    with open(root / "nbgrader_config.py", "a") as config:
-        config.write(CONFIG)
+    root = released_course(tmp_path_factory.mktemp("capstone") / "course", config=CONFIG,
+                           drills={ASSIGNMENT: synthetic.drill_assignment(lesson, exercises, title="Capstone drill")})
     path = root / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    path.parent.mkdir(parents=True)
-    import nbformat
-
-    nbformat.write(synthetic.drill_assignment(lesson, exercises, title="Capstone drill"), path)
-    nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
     solved = synthetic.read(path)
     students = {"solution": solved}
     students.update({name: synthetic.with_wrong_answer(solved, "train_digits", code) for name, code in ANSWERS.items()})
@@ -90,12 +84,12 @@ def points(root, student: str) -> dict[str, float]:
 
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         nb = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
-        return {g.name[len("test_"):]: g.score for g in nb.grades}
+        return {g.name[len(CHECK_PREFIX):]: g.score for g in nb.grades}
 
 
 def check_output(root, student: str, exercise: str) -> str:
     nb = synthetic.read(root / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
-    cell = next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == f"test_{exercise}")
+    cell = next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == check_id(exercise))
     return "\n".join(o.get("text", "") or f"{o.get('ename')}: {o.get('evalue')}" for o in cell.outputs)
 
 

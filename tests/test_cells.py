@@ -9,7 +9,7 @@ import json
 import pytest
 
 from nb_helpers.grading.cells import CellCompiler, cleaned_up_by_ipython, to_python
-from tests.course import REPO
+from tests.support.course import REPO
 
 #: Cells IPython rewrites: syntax plain Python rejects, and lines it cleans up (the last two are
 #: plain Python as they stand).

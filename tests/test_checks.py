@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 
 from nb_helpers import checks  # noqa: F401 - registers every lesson
-from nb_helpers.checks.engine import REGISTRY, autograde_skip_line, judge, collect, run_check
+from nb_helpers.checks.collection import collect
+from nb_helpers.checks.declaration import REGISTRY
+from nb_helpers.checks.judgement import judge
+from nb_helpers.checks.kernel import autograde_skip_line, run_check
 
 CHECKS = sorted(REGISTRY.values(), key=lambda c: (c.lesson, c.id))
 WRONG = [(c, i) for c in CHECKS for i in range(len(c.wrong))]

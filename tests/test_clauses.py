@@ -7,7 +7,7 @@ import pytest
 
 from nb_helpers import checks  # noqa: F401 - registers every lesson
 from nb_helpers.checks.clauses import CLAUSES, CONTRACT, missing
-from nb_helpers.checks.engine import REGISTRY
+from nb_helpers.checks.declaration import REGISTRY
 
 CHECKS = sorted(REGISTRY.values(), key=lambda c: (c.lesson, c.id))
 

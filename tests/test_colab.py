@@ -21,8 +21,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.course import LESSONS, REPO, check_cells, student_notebook
-from tests.venvs import cached_venv, clean_env, current_base_python, freeze, package_copy, pip, python_in, site_packages
+from nb_helpers.conventions import SETUP_ID, nbgrader_meta
+from tests.support.course import LESSONS, REPO, check_cells, student_notebook
+from tests.support.venvs import cached_venv, clean_env, current_base_python, freeze, package_copy, pip, python_in, site_packages
 
 pytestmark = pytest.mark.slow
 
@@ -167,7 +168,7 @@ def test_lesson_runs_in_a_colab_like_runtime_and_the_setup_cell_installs_only_th
     assert probe["file"].startswith(str(site_packages(colab_venv))), "nb_helpers must come from the install"
 
     executed = nbformat.read(out_path, as_version=4)
-    setup = next(c for c in executed.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "setup")
+    setup = next(c for c in executed.cells if nbgrader_meta(c).get("grade_id") == SETUP_ID)
     setup_text = "".join(o.get("text", "") for o in setup.outputs if o.output_type == "stream")
     assert "nb_helpers " in setup_text and "| torch 2.13.0" in setup_text, setup_text
 
@@ -187,7 +188,7 @@ def test_fresh_student_notebook_runs_to_its_end_in_a_colab_like_runtime(lesson, 
     """Colab stops Run All at the first error and ignores cell tags: with every tag removed (no
     `raises-exception`) and nbclient stopping at the first error, the fresh student notebook runs to
     its last cell, each check cell printing its not-implemented line."""
-    from nb_helpers.checks.engine import not_implemented_line
+    from nb_helpers.checks.kernel import not_implemented_line
 
     nb = student_notebook(lesson, keep_tags=False)
     source = tmp_path / f"{lesson}.student.ipynb"

@@ -14,15 +14,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
 
 import nb_helpers.checks  # noqa: F401 - registers every check
-from nb_helpers.checks.engine import REGISTRY, check_verdict, wrong_answer_ids
+from nb_helpers.checks.declaration import REGISTRY, wrong_answer_ids
+from nb_helpers.checks.kernel import check_verdict
 from nb_helpers.grading import diagnosis, synthetic
 from nb_helpers.grading.diagnosis import METADATA_KEY, Row, load, record, replace_student
 from nb_helpers.grading.verdict import seed_warning, warn_seed
-from tests.course import REPO, instructor_env, nbgrader
+from nb_helpers.conventions import check_id
+from tests.support.course import REPO, instructor_env, nbgrader
 
 DRILL = ["sigmoid", "relu", "softmax", "cross_entropy", "numerical_gradient"]
 SEED = "test-seed"  # instructor_env's
@@ -150,17 +151,11 @@ def test_a_real_seed_is_not_warned_about_and_a_bad_one_once(caplog, monkeypatch)
 
 # ------------------------------------------------------------------ through real grading
 
-def drill_course(root: Path, credit: str | None = None) -> Path:
-    root.mkdir(parents=True)
-    config = (REPO / "nbgrader_config.py").read_text()
-    if credit:
-        config += f'\nc.VerdictPreprocessor.credit = "{credit}"\n'
-    (root / "nbgrader_config.py").write_text(config)
+def drill_course(released_course, root: Path, credit: str | None = None) -> Path:
+    """The drill of lesson 01's exercises DRILL, released at `root` (with partial credit `credit`)."""
     source = synthetic.read(REPO / "solutions" / "01_activation_functions" / "01_activation_functions.ipynb")
-    (root / "solutions" / "drill").mkdir(parents=True)
-    nbformat.write(synthetic.drill_assignment(source, DRILL), root / "solutions" / "drill" / "drill.ipynb")
-    nbgrader(root, "generate_assignment", "drill", "--force")
-    return root
+    return released_course(root, drills={"drill": synthetic.drill_assignment(source, DRILL)},
+                           config=f'\nc.VerdictPreprocessor.credit = "{credit}"\n' if credit else "")
 
 
 def forged(nb):
@@ -186,10 +181,10 @@ def grades(root: Path) -> dict[str, dict[str, float]]:
 
 
 @pytest.fixture(scope="module")
-def classes(tmp_path_factory):
+def classes(tmp_path_factory, released_course):
     """The same small class graded by serial `nbgrader autograde` and by `nb-helpers-grade`."""
     base = tmp_path_factory.mktemp("diagnosis")
-    serial, parallel = drill_course(base / "serial"), drill_course(base / "parallel")
+    serial, parallel = drill_course(released_course, base / "serial"), drill_course(released_course, base / "parallel")
     source = synthetic.read(serial / "solutions" / "drill" / "drill.ipynb")
     notebooks, expected = synthetic.mistakes_class(source, "drill", SEED, n_students=5, seed=3)
     notebooks["forger"] = forged(serial / "notebooks" / "drill" / "drill.ipynb")
@@ -250,8 +245,8 @@ def test_a_regrade_replaces_one_students_rows_and_nothing_else(classes, tmp_path
 
 
 @pytest.mark.slow
-def test_partial_credit_awards_the_fraction_of_cases_passed(tmp_path):
-    root = drill_course(tmp_path / "course", credit="fraction")
+def test_partial_credit_awards_the_fraction_of_cases_passed(tmp_path, released_course):
+    root = drill_course(released_course, tmp_path / "course", credit="fraction")
     source = synthetic.read(root / "solutions" / "drill" / "drill.ipynb")
     check = REGISTRY["relu"]
     index = next(i for i, w in enumerate(check.wrong) if 0 < check_verdict(check, w.func).n_failed < check_verdict(
@@ -265,7 +260,7 @@ def test_partial_credit_awards_the_fraction_of_cases_passed(tmp_path):
     assert 0 < fraction < 1 and row.credit == pytest.approx(fraction)
     got = grades(root)
     assert got["partial"]["test_relu"] == pytest.approx(fraction, abs=1e-6)
-    assert got["right"] == {f"test_{e}": 1.0 for e in DRILL}
+    assert got["right"] == {check_id(e): 1.0 for e in DRILL}
     assert "partial credit:" in row.message
     nbgrader(root, "generate_feedback", "drill", "--force")
     page = (root / "feedback" / "partial" / "drill" / "drill.html").read_text()

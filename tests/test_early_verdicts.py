@@ -13,7 +13,7 @@ from traitlets.config import Config
 
 from nb_helpers.grading import client as client_module
 from nb_helpers.grading.verdict import EarlyVerdicts, StartVerdicts, VerdictPreprocessor
-from tests.course import REPO
+from tests.support.course import REPO
 
 LESSON = "01_activation_functions"
 

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from nb_helpers import checks
-from nb_helpers.checks.engine import Case, Check, WrongAnswer, run_check
+from nb_helpers.checks.declaration import Case, Check, WrongAnswer
+from nb_helpers.checks.kernel import run_check
 
 
 def arr(*v):
@@ -146,7 +147,8 @@ def test_unknown_check_names_list_the_known_ones():
 
 
 def test_hidden_failures_of_structured_results_name_kinds_not_values():
-    from nb_helpers.checks.engine import collect, judge
+    from nb_helpers.checks.collection import collect
+    from nb_helpers.checks.judgement import judge
 
     secret = Check(id="secret", lesson="test", reference=lambda n: {"word": f"secret-{n}", "n": n}, result="plain",
                    cases=[Case((1,))], families=lambda rng: [Case((int(rng.integers(1000, 9999)),))])
@@ -155,3 +157,55 @@ def test_hidden_failures_of_structured_results_name_kinds_not_values():
     hidden_n = cases[-1].args[0]
     assert "hidden test case" in verdict.message
     assert f"secret-{hidden_n}" not in verdict.message and str(hidden_n) not in verdict.message
+
+
+# ------------------------------------------------------------------ the outcome record
+
+def test_outcomes_travel_as_versioned_json_and_read_back_the_same():
+    from nb_helpers.checks import outcome
+    from nb_helpers.checks.collection import collect
+
+    cases = SQUARE.all_cases(5)
+    sent = collect(SQUARE, lambda x: x * x, cases)
+    assert all(o["version"] == outcome.OUTCOME_VERSION and o["status"] == "ok" for o in sent)
+    received = outcome.from_json(outcome.to_json(sent), len(cases))
+    assert [o["status"] for o in received] == ["ok"] * len(cases)
+    np.testing.assert_array_equal(received[0]["value"]["array"], sent[0]["value"]["array"])
+
+
+@pytest.mark.parametrize("forge, why", [
+    (lambda o: {**o, "version": 99}, "version 99"),
+    (lambda o: {k: v for k, v in o.items() if k != "version"}, "version None"),
+    (lambda o: {**o, "status": "passed"}, "unknown outcome status 'passed'"),
+    (lambda o: {**o, "status": "error"}, "malformed error"),
+    (lambda o: {**o, "warnings": ["overflow"]}, "malformed warnings"),
+    (lambda o: {**o, "mutated": [1]}, "malformed mutated"),
+    (lambda o: {**o, "verdict": "passed"}, "unknown fields"),
+    (lambda o: ["ok"], "not list"),
+])
+def test_a_forged_or_garbled_outcome_is_rejected_and_judged_a_failure(forge, why):
+    """The grader reads outcomes from the student's process: a record of another version, with an
+    unknown status or malformed fields is refused by name, and the judge fails the answer (never
+    crashes, never passes it)."""
+    from nb_helpers.checks import outcome
+    from nb_helpers.checks.collection import collect
+    from nb_helpers.checks.judgement import judge
+
+    cases = SQUARE.all_cases(5)
+    forged = [forge(o) for o in collect(SQUARE, square, cases)]
+    with pytest.raises(outcome.OutcomeError, match=why if why != "not list" else "a record, not list"):
+        outcome.from_json(outcome.to_json(forged), len(cases))
+    verdict = judge(SQUARE, cases, forged)
+    assert not verdict.passed and verdict.message == "square: the code under test returned no usable result."
+
+
+def test_outcomes_that_are_not_one_per_case_or_not_even_plain_data_are_rejected():
+    from nb_helpers.checks import outcome
+    from nb_helpers.checks.collection import collect
+
+    cases = SQUARE.all_cases(5)
+    sent = outcome.to_json(collect(SQUARE, square, cases))
+    with pytest.raises(outcome.OutcomeError, match=f"expected a list of {len(cases) + 1} outcomes"):
+        outcome.from_json(sent, len(cases) + 1)
+    with pytest.raises(outcome.OutcomeError, match="malformed result data"):
+        outcome.from_json("{not json", len(cases))

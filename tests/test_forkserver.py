@@ -12,8 +12,9 @@ import pytest
 
 from nb_helpers import checks  # noqa: F401
 from nb_helpers.checks import plain
-from nb_helpers.checks.engine import REGISTRY, judge
-from nb_helpers.grading.cells import DEFAULT_PREAMBLE
+from nb_helpers.checks.declaration import REGISTRY
+from nb_helpers.checks.judgement import judge
+from nb_helpers.conventions import CHECK_PREFIX, DEFAULT_PREAMBLE
 from nb_helpers.grading.client import ForkServerClient
 
 GOOD_SIGMOID = '''
@@ -24,12 +25,8 @@ def sigmoid(x):
 '''
 
 
-@pytest.fixture(scope="module")
-def server():
-    client = ForkServerClient()
-    client.start()
-    yield client
-    client.close()
+#: A fork server starts in a second or two: each xdist worker may have its own.
+PER_WORKER_FIXTURES = ("sandboxed", "shared_server")
 
 
 def make_request(cells, exercise="sigmoid", seed=1, timeout=10.0, memory_mb=2048, cell_timeout=0.0,
@@ -38,93 +35,93 @@ def make_request(cells, exercise="sigmoid", seed=1, timeout=10.0, memory_mb=2048
             "timeout": timeout, "memory_mb": memory_mb, "cell_timeout": cell_timeout}
 
 
-def grade(server, cells, exercise="sigmoid", seed=1, timeout=10.0, memory_mb=2048, cell_timeout=0.0):
-    reply = server.request(make_request(cells, exercise, seed, timeout, memory_mb, cell_timeout))
+def grade(fork_server, cells, exercise="sigmoid", seed=1, timeout=10.0, memory_mb=2048, cell_timeout=0.0):
+    reply = fork_server.request(make_request(cells, exercise, seed, timeout, memory_mb, cell_timeout))
     if reply["status"] != "ok":
         return reply["status"], None
     check = REGISTRY[exercise]
     return "ok", judge(check, check.all_cases(seed), plain.decode(reply["payload"]), redact=True)
 
 
-def test_correct_answer_passes(server):
-    status, verdict = grade(server, [GOOD_SIGMOID])
+def test_correct_answer_passes(fork_server):
+    status, verdict = grade(fork_server, [GOOD_SIGMOID])
     assert status == "ok" and verdict.passed
 
 
-def test_each_request_starts_from_a_clean_process(server):
-    grade(server, ["import numpy as np\nnp.exp = lambda x: x\n" + GOOD_SIGMOID])
-    status, verdict = grade(server, [GOOD_SIGMOID])
+def test_each_request_starts_from_a_clean_process(fork_server):
+    grade(fork_server, ["import numpy as np\nnp.exp = lambda x: x\n" + GOOD_SIGMOID])
+    status, verdict = grade(fork_server, [GOOD_SIGMOID])
     assert verdict.passed
 
 
-def test_blank_answer_is_not_implemented(server):
-    _, verdict = grade(server, ['def sigmoid(x):\n    raise NotImplementedError()\n'])
+def test_blank_answer_is_not_implemented(fork_server):
+    _, verdict = grade(fork_server, ['def sigmoid(x):\n    raise NotImplementedError()\n'])
     assert verdict.not_implemented and verdict.message == "sigmoid: not implemented yet"
 
 
-def test_missing_function_fails_with_a_clear_message(server):
-    _, verdict = grade(server, ["def sigmod(x):\n    return x\n"])
+def test_missing_function_fails_with_a_clear_message(fork_server):
+    _, verdict = grade(fork_server, ["def sigmod(x):\n    return x\n"])
     assert not verdict.passed and "`sigmoid` is not defined" in verdict.message
 
 
-def test_patching_the_comparison_inside_the_child_gains_nothing(server):
+def test_patching_the_comparison_inside_the_child_gains_nothing(fork_server):
     cells = ["import numpy as np\nnp.allclose = lambda *a, **k: True\nnp.array_equal = lambda *a, **k: True\n"
              "def sigmoid(x):\n    return x\n"]
-    _, verdict = grade(server, cells)
+    _, verdict = grade(fork_server, cells)
     assert not verdict.passed
 
 
-def test_infinite_loop_is_stopped_by_the_time_limit(server):
+def test_infinite_loop_is_stopped_by_the_time_limit(fork_server):
     start = time.monotonic()
-    status, _ = grade(server, ["def sigmoid(x):\n    while True:\n        pass\n"], timeout=2.0)
+    status, _ = grade(fork_server, ["def sigmoid(x):\n    while True:\n        pass\n"], timeout=2.0)
     assert status == "timeout" and time.monotonic() - start < 10
 
 
-def test_an_endless_cell_above_is_interrupted_and_costs_only_what_it_defines(server):
+def test_an_endless_cell_above_is_interrupted_and_costs_only_what_it_defines(fork_server):
     # a later exercise still passes: the endless cell is interrupted, as the kernel interrupts it
-    status, verdict = grade(server, ["while True:\n    pass\ndef tanh(x):\n    return x\n", GOOD_SIGMOID],
+    status, verdict = grade(fork_server, ["while True:\n    pass\ndef tanh(x):\n    return x\n", GOOD_SIGMOID],
                             timeout=10.0, cell_timeout=1.0)
     assert status == "ok" and verdict.passed
     # the exercise the endless cell was to define fails, and says why
-    status, verdict = grade(server, ["while True:\n    pass\n" + GOOD_SIGMOID], timeout=10.0, cell_timeout=1.0)
+    status, verdict = grade(fork_server, ["while True:\n    pass\n" + GOOD_SIGMOID], timeout=10.0, cell_timeout=1.0)
     assert status == "ok" and not verdict.passed
     assert "`sigmoid` is not defined: a cell above it was interrupted after 1 s" in verdict.message
     assert "hint" not in verdict.message
 
 
-def test_process_exit_in_a_cell_is_reported_as_a_crash(server):
-    status, _ = grade(server, ["import os\nos._exit(3)\n"])
+def test_process_exit_in_a_cell_is_reported_as_a_crash(fork_server):
+    status, _ = grade(fork_server, ["import os\nos._exit(3)\n"])
     assert status == "crashed"
 
 
-def test_memory_bomb_costs_only_this_exercise(server):
-    status, verdict = grade(server, ["def sigmoid(x):\n    return bytearray(50 * 2**30)\n"], memory_mb=512)
+def test_memory_bomb_costs_only_this_exercise(fork_server):
+    status, verdict = grade(fork_server, ["def sigmoid(x):\n    return bytearray(50 * 2**30)\n"], memory_mb=512)
     assert status == "ok" and not verdict.passed and "memory" in verdict.message.lower()
-    status, verdict = grade(server, [GOOD_SIGMOID])
+    status, verdict = grade(fork_server, [GOOD_SIGMOID])
     assert verdict.passed
 
 
-def test_output_floods_and_magics_do_not_disturb_the_protocol(server):
+def test_output_floods_and_magics_do_not_disturb_the_protocol(fork_server):
     cells = ["print('x' * 10_000_000)\nimport sys\nprint('y' * 1_000_000, file=sys.stderr)\n",
              "%matplotlib inline\n!echo hello\n" + GOOD_SIGMOID]
-    status, verdict = grade(server, cells)
+    status, verdict = grade(fork_server, cells)
     assert status == "ok" and verdict.passed
 
 
-def test_cells_are_compiled_as_the_kernel_compiles_them(server):
+def test_cells_are_compiled_as_the_kernel_compiles_them(fork_server):
     # this module imports `annotations` from __future__; a student's cell does not inherit it, so an
     # annotation naming nothing fails at definition as in the kernel, and the function is missing
     unannotated = GOOD_SIGMOID.replace("def sigmoid(x):", "def sigmoid(x: Undefined):")
-    _, verdict = grade(server, [unannotated])
+    _, verdict = grade(fork_server, [unannotated])
     assert not verdict.passed and "`sigmoid` is not defined" in verdict.message
     # while a cell's own future import holds for the cells after it, as in IPython
-    _, verdict = grade(server, ["from __future__ import annotations\n", unannotated])
+    _, verdict = grade(fork_server, ["from __future__ import annotations\n", unannotated])
     assert verdict.passed, verdict.message
 
 
-def test_processes_left_running_by_the_student_are_killed(server):
+def test_processes_left_running_by_the_student_are_killed(fork_server):
     marker = "31415.9265"
-    grade(server, [f"import subprocess\nsubprocess.Popen(['sleep', '{marker}'])\n" + GOOD_SIGMOID])
+    grade(fork_server, [f"import subprocess\nsubprocess.Popen(['sleep', '{marker}'])\n" + GOOD_SIGMOID])
     time.sleep(0.5)
     alive = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
@@ -137,20 +134,20 @@ def test_processes_left_running_by_the_student_are_killed(server):
     assert alive == []
 
 
-def test_isolation_binds_other_graded_functions_to_their_references(server):
+def test_isolation_binds_other_graded_functions_to_their_references(fork_server):
     # tanh through a *wrong* sigmoid: tanh is still graded correct, with the reference sigmoid
     cells = ["def sigmoid(x):\n    return x\n", "def tanh(x):\n    return 2 * sigmoid(2 * x) - 1\n"]
-    _, verdict = grade(server, cells, exercise="tanh")
+    _, verdict = grade(fork_server, cells, exercise="tanh")
     assert verdict.passed
 
 
-def test_delegation_is_caught_in_the_child(server):
-    _, verdict = grade(server, ["def tanh(x):\n    return np.tanh(x)\n"], exercise="tanh")
+def test_delegation_is_caught_in_the_child(fork_server):
+    _, verdict = grade(fork_server, ["def tanh(x):\n    return np.tanh(x)\n"], exercise="tanh")
     assert not verdict.passed and "numpy.tanh" in verdict.message
 
 
-def test_unknown_exercise_is_reported(server):
-    reply = server.request({"exercise": "no_such_thing", "seed": 0, "cells": [], "timeout": 5})
+def test_unknown_exercise_is_reported(fork_server):
+    reply = fork_server.request({"exercise": "no_such_thing", "seed": 0, "cells": [], "timeout": 5})
     assert reply["status"] == "unknown"
 
 
@@ -194,7 +191,7 @@ def test_plain_round_trip_keeps_types_shapes_and_values():
 def sandboxed(tmp_path_factory):
     from nb_helpers.grading.sandbox import sandbox_prefix
     from tests.conftest import require_tool
-    from tests.course import REPO
+    from tests.support.course import REPO
 
     require_tool("bwrap", "the grading sandbox")
     from nb_helpers.grading.sandbox import bwrap_usable
@@ -236,7 +233,7 @@ def test_sandboxed_code_cannot_read_hidden_files(sandboxed):
 
 def test_sandboxed_code_cannot_see_the_solutions_or_write_outside_tmp(sandboxed):
     client, _, _ = sandboxed
-    from tests.course import REPO
+    from tests.support.course import REPO
 
     cells = [f"import os\nseen = os.listdir({str(REPO)!r})\n"
              f"open({str(REPO / 'written_by_student.txt')!r}, 'w').write('x')\n" + GOOD_SIGMOID]
@@ -339,59 +336,59 @@ def solution_requests(lesson):
     import nbformat
 
     from nb_helpers.grading.cells import nbgrader_meta, student_program
-    from tests.course import REPO
+    from tests.support.course import REPO
 
     nb = nbformat.read(REPO / "solutions" / lesson / f"{lesson}.ipynb", as_version=4)
     for index, cell in enumerate(nb.cells):
         grade_id = str(nbgrader_meta(cell).get("grade_id", ""))
-        if cell.cell_type == "code" and grade_id.startswith("test_"):
+        if cell.cell_type == "code" and grade_id.startswith(CHECK_PREFIX):
             setup, cells = student_program(nb, before=index)
-            yield {"exercise": grade_id[len("test_"):], "seed": 7, "setup": setup, "cells": cells, "cwd": os.getcwd(),
+            yield {"exercise": grade_id[len(CHECK_PREFIX):], "seed": 7, "setup": setup, "cells": cells, "cwd": os.getcwd(),
                    "timeout": 30.0, "memory_mb": 2048, "cell_timeout": 10.0}
 
 
-def test_the_course_setup_cell_is_run_once_in_the_server(server):
-    from nb_helpers.authoring import setup_cell_source
-    from tests.course import LESSONS
+def test_the_course_setup_cell_is_run_once_in_the_server(fork_server):
+    from nb_helpers.conventions import setup_cell_source
+    from tests.support.course import LESSONS
 
-    assert server.hello["setup"] == "prepared"
+    assert fork_server.hello["setup"] == "prepared"
     for lesson in LESSONS:      # the text every lesson's setup cell carries is the one the server runs
         assert next(solution_requests(lesson))["setup"] == setup_cell_source(), lesson
 
 
-def test_the_server_keeps_its_memory_in_huge_pages_so_that_forks_are_cheap(server):
+def test_the_server_keeps_its_memory_in_huge_pages_so_that_forks_are_cheap(fork_server):
     environ = dict(item.split("=", 1) for item in
-                   Path(f"/proc/{server.proc.pid}/environ").read_text().split("\0") if "=" in item)
+                   Path(f"/proc/{fork_server.proc.pid}/environ").read_text().split("\0") if "=" in item)
     assert environ["PYTHONMALLOC"] == "malloc"
     assert "glibc.malloc.hugetlb=1" in environ["GLIBC_TUNABLES"].split(":")
     thp = Path("/sys/kernel/mm/transparent_hugepage/enabled")
     if not thp.exists() or "[never]" in thp.read_text():
         pytest.skip("this kernel offers no transparent huge pages")
     kib = {line.split(":")[0]: int(line.split()[1])
-           for line in Path(f"/proc/{server.proc.pid}/smaps_rollup").read_text().splitlines()[1:]}
+           for line in Path(f"/proc/{fork_server.proc.pid}/smaps_rollup").read_text().splitlines()[1:]}
     assert kib["AnonHugePages"] >= kib["Anonymous"] // 2, kib  # most of NumPy's, torch's and Python's memory
 
 
 @pytest.mark.parametrize("lesson", ["03_regularization_and_optimization", "04_advanced_training"])
-def test_children_of_the_prepared_setup_return_what_children_that_run_it_return(server, lesson):
+def test_children_of_the_prepared_setup_return_what_children_that_run_it_return(fork_server, lesson):
     """Same outcomes, random draws included (dropout masks, restarts, shuffles), whether the child
     starts from the server's module or runs the setup cell itself (any other text does)."""
     for req in solution_requests(lesson):
-        prepared = server.request(req)
-        ran_here = server.request(dict(req, setup=req["setup"] + "\n"))
+        prepared = fork_server.request(req)
+        ran_here = fork_server.request(dict(req, setup=req["setup"] + "\n"))
         assert prepared["status"] == ran_here["status"] == "ok", req["exercise"]
         assert prepared["payload"] == ran_here["payload"], req["exercise"]
         assert verdict_of(req, prepared).passed, req["exercise"]
 
 
-def test_a_cell_drawing_random_numbers_sees_the_same_generators_either_way(server):
+def test_a_cell_drawing_random_numbers_sees_the_same_generators_either_way(fork_server):
     """The server must not draw from any generator after its setup cell: children inherit the state."""
-    from nb_helpers.authoring import setup_cell_source
+    from nb_helpers.conventions import setup_cell_source
 
     draw = ("import random\n_noise = float(torch.rand(1)) + random.random() + float(np.random.rand())\n"
             "def sigmoid(x):\n    return np.full_like(np.asarray(x, dtype=float), _noise)\n")
     req = make_request([draw], setup=setup_cell_source())
-    prepared, ran_here = server.request(req), server.request(dict(req, setup=req["setup"] + "\n"))
+    prepared, ran_here = fork_server.request(req), fork_server.request(dict(req, setup=req["setup"] + "\n"))
     assert prepared["status"] == "ok" and prepared["payload"] == ran_here["payload"]
 
 
@@ -400,21 +397,21 @@ def verdict_of(req, reply):
     return judge(check, check.all_cases(req["seed"]), plain.decode(reply["payload"]), redact=True)
 
 
-def test_what_a_child_does_to_the_prepared_module_does_not_reach_the_next(server):
-    from nb_helpers.authoring import setup_cell_source
+def test_what_a_child_does_to_the_prepared_module_does_not_reach_the_next(fork_server):
+    from nb_helpers.conventions import setup_cell_source
 
     spoil = make_request(["np.exp = lambda x: x\ndel np\nimport math\nmath.exp = None\n" + GOOD_SIGMOID],
                          setup=setup_cell_source())
-    assert not verdict_of(spoil, server.request(spoil)).passed
+    assert not verdict_of(spoil, fork_server.request(spoil)).passed
     good = make_request([GOOD_SIGMOID.replace("np.exp(", "np.exp(0 * math.exp(0) + ")], setup=setup_cell_source())
-    assert verdict_of(good, server.request(good)).passed
+    assert verdict_of(good, fork_server.request(good)).passed
 
 
-def test_a_child_finds_the_servers_objects_out_of_the_collectors_reach(server):
+def test_a_child_finds_the_servers_objects_out_of_the_collectors_reach(fork_server):
     """The server freezes what it imported before it forks: a collection in a child then leaves
     those objects' pages shared with the server instead of copying them."""
     frozen = "import gc\nassert gc.get_freeze_count() > 100_000 and gc.collect() >= 0\n"
-    assert grade(server, [frozen + GOOD_SIGMOID])[1].passed
+    assert grade(fork_server, [frozen + GOOD_SIGMOID])[1].passed
 
 
 # One server shared by the grading processes of a machine (nb-helpers-grade's local workers).
@@ -533,12 +530,12 @@ def test_a_sandboxed_shared_server_hides_its_socket_from_students_code(sandboxed
 
 
 @pytest.mark.parametrize("exercise", sorted(REGISTRY), ids=str)
-def test_the_reference_bound_to_the_exercise_name_earns_nothing_at_grading(server, exercise):
+def test_the_reference_bound_to_the_exercise_name_earns_nothing_at_grading(fork_server, exercise):
     """`from nb_helpers.<module> import <name>` as the whole answer: the verdict child records a
     delegation, for every exercise (the kernel's check does the same: tests/test_checks.py)."""
     check = REGISTRY[exercise]
     ref = check.reference
     cell = f"from {ref.__module__} import {ref.__qualname__} as _course\n{check.object_name} = _course\n"
-    status, verdict = grade(server, [cell], exercise=exercise)
+    status, verdict = grade(fork_server, [cell], exercise=exercise)
     assert status == "ok" and not verdict.passed
     assert "itself, which computes the answer for you" in verdict.message

@@ -11,7 +11,8 @@ from nbformat.v4 import new_code_cell, new_output
 
 from tools.gpu_check import (COMPUTED, SAMPLED, TRAINED, Deviation, LessonResult, NUMBER, compare_cells, deviation_ratio, printed_unit,
                              report_line, trained_cells)
-from tests.course import LESSONS, REPO
+from nb_helpers.conventions import SETUP_ID
+from tests.support.course import LESSONS, REPO
 
 
 def cell(source: str, text: str, tags: tuple[str, ...] = (), plain: str | None = None):
@@ -25,7 +26,7 @@ def cell(source: str, text: str, tags: tuple[str, ...] = (), plain: str | None =
 def setup_cell():
     c = cell("device = prepare_lesson('0.1.0')", "nb_helpers 0.1.0 | torch 2.13.0+cpu | device: cpu\n",
              tags=("nbval-ignore-output",))
-    c.metadata["nbgrader"] = {"grade_id": "setup"}
+    c.metadata["nbgrader"] = {"grade_id": SETUP_ID}
     return c
 
 

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from nb_helpers.grading import synthetic
-from tests.course import LESSONS, make_course, nbgrader
+from tests.support.course import LESSONS, nbgrader
 
 pytestmark = pytest.mark.slow
 
@@ -36,11 +36,10 @@ def scores(root: Path, lesson: str, student: str) -> dict[str, float]:
 
 
 @pytest.fixture(scope="module", params=LESSONS)
-def graded(request, tmp_path_factory):
+def graded(request, tmp_path_factory, released_course):
     """Autograde a handful of synthetic students for one lesson, once per module."""
     lesson = request.param
-    root = make_course(tmp_path_factory.mktemp(f"course-{lesson}"), [lesson])
-    nbgrader(root, "generate_assignment", lesson, "--force")
+    root = released_course(tmp_path_factory.mktemp(f"course-{lesson}") / "course", lessons=(lesson,))
     source = synthetic.read(root / "solutions" / lesson / f"{lesson}.ipynb")
     release = synthetic.read(root / "notebooks" / lesson / f"{lesson}.ipynb")
     ids = synthetic.exercises(source)

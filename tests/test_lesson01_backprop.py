@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from nb_helpers import backprop as B
-from tests.course import strict_numpy
+from tests.support.course import strict_numpy
 
 RTOL, ATOL = 1e-7, 1e-12          # the checks' default tolerance
 FD_RTOL, FD_ATOL = 1e-6, 1e-8     # central differences in float64, h = 1e-5

@@ -16,7 +16,7 @@ from torch import nn
 from nb_helpers import activations as A
 from nb_helpers import losses as L
 from nb_helpers.checks.lesson01_activations import _loss_target
-from tests.course import strict_numpy
+from tests.support.course import strict_numpy
 
 RTOL, ATOL = 1e-7, 1e-12          # the checks' default tolerance
 FD_RTOL, FD_ATOL = 1e-6, 1e-9     # central differences in float64

@@ -20,7 +20,10 @@ from nb_helpers import early_stopping as ES
 from nb_helpers import metrics as M
 from nb_helpers import splits as S
 from nb_helpers.checks import lesson02_training as L2
-from nb_helpers.checks.engine import REGISTRY, collect, judge, run_check
+from nb_helpers.checks.collection import collect
+from nb_helpers.checks.declaration import REGISTRY
+from nb_helpers.checks.judgement import judge
+from nb_helpers.checks.kernel import run_check
 from nb_helpers.checks.traps import resolve
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,7 +14,7 @@ from sklearn.metrics import mean_squared_error, r2_score
 from sklearn.model_selection import GridSearchCV, KFold, LeaveOneOut, cross_val_score
 from sklearn.neighbors import KNeighborsRegressor
 
-from nb_helpers import capacity
+from nb_helpers import complexity
 from nb_helpers import metrics as M
 from nb_helpers import model_selection as MS
 from nb_helpers import splits as S
@@ -237,7 +237,8 @@ def test_bootstrap_ci_of_an_exact_prediction_is_a_point():
 def test_selection_checks_see_values_from_the_reference_except_in_their_error_cases(exercise):
     """A probe that crashed would make the reference 'expect' an error and pass every answer that crashes too."""
     from nb_helpers import checks  # noqa: F401 - registers the checks
-    from nb_helpers.checks.engine import REGISTRY, collect
+    from nb_helpers.checks.collection import collect
+    from nb_helpers.checks.declaration import REGISTRY
 
     check = REGISTRY[exercise]
     for seed in (0, 5):
@@ -254,10 +255,10 @@ def test_selection_checks_see_values_from_the_reference_except_in_their_error_ca
 # ---------------------------------------------------------------- the lesson's demo helpers
 
 def test_make_poly_fit_predict_is_the_lesson_polynomial_fit():
-    x, y = capacity.make_curve_data(20, seed=3)
+    x, y = complexity.make_curve_data(20, seed=3)
     xv = np.linspace(-1, 1, 7)
     np.testing.assert_array_equal(MS.make_poly_fit_predict(4)(x, y, xv),
-                                  capacity.poly_predict(capacity.poly_fit(x, y, 4), xv))
+                                  complexity.poly_predict(complexity.poly_fit(x, y, 4), xv))
 
 
 def test_selection_bias_is_the_graded_grid_search_and_nested_cv_repeat_by_repeat():
@@ -266,7 +267,7 @@ def test_selection_bias_is_the_graded_grid_search_and_nested_cv_repeat_by_repeat
     out = MS.selection_bias(n_repeats=6, n_train=22, n_test=50, degrees=range(6), k=4, seed=3)
     rng = np.random.default_rng(3)
     x = rng.uniform(-1.0, 1.0, size=(6, 22))
-    y = capacity.true_curve(x) + rng.normal(0.0, 1.0, size=x.shape)
+    y = complexity.true_curve(x) + rng.normal(0.0, 1.0, size=x.shape)
     grid = [{"degree": d} for d in range(6)]
     for r in range(6):
         best, means = MS.grid_search_cv(MS.make_poly_fit_predict, grid, x[r], y[r], k=4, seed=3)
@@ -293,17 +294,17 @@ def test_paired_bootstrap_uses_the_resamples_of_bootstrap_ci():
 
 # ---------------------------------------------------------------- graded end to end, in isolation
 
-def test_at_grading_each_new_exercise_is_judged_with_the_references_of_the_functions_it_calls():
+def test_at_grading_each_new_exercise_is_judged_with_the_references_of_the_functions_it_calls(fork_server):
     """In the sandboxed child, wrong `kfold_indices`, `mse` and `cross_val_score` above them cost nothing to
     `cross_val_score` and `grid_search_cv`: isolation binds those names to the references."""
     import json
     import os
 
     from nb_helpers.checks import plain
-    from nb_helpers.checks.engine import REGISTRY, judge
-    from nb_helpers.grading.cells import DEFAULT_PREAMBLE
-    from nb_helpers.grading.client import ForkServerClient
-    from tests.course import REPO
+    from nb_helpers.checks.declaration import REGISTRY
+    from nb_helpers.checks.judgement import judge
+    from nb_helpers.conventions import DEFAULT_PREAMBLE
+    from tests.support.course import REPO
 
     lesson = "02_training_neural_networks"
     nb = json.loads((REPO / "solutions" / lesson / f"{lesson}.ipynb").read_text())
@@ -311,23 +312,17 @@ def test_at_grading_each_new_exercise_is_judged_with_the_references_of_the_funct
                  if c["cell_type"] == "code" and c["metadata"].get("nbgrader", {}).get("solution")}
     wrong = ["def kfold_indices(n, k, shuffle=False, seed=None):\n    return []\n",
              "def mse(y_true, y_pred):\n    return 0.0\n"]
-    client = ForkServerClient()
-    client.start()
-    try:
-        for exercise, cells in (
-                ("cross_val_score", wrong + [solutions["cross_val_score"]]),
-                ("grid_search_cv", wrong + ["def cross_val_score(*args, **kwargs):\n    return None\n",
-                                            solutions["grid_search_cv"]]),
-                ("bootstrap_ci", [solutions["bootstrap_ci"]])):
-            reply = client.request({"exercise": exercise, "seed": 7, "setup": DEFAULT_PREAMBLE, "cells": cells,
-                                    "cwd": os.getcwd(), "timeout": 20.0, "memory_mb": 2048, "cell_timeout": 0.0})
-            assert reply["status"] == "ok", reply
-            check = REGISTRY[exercise]
-            verdict = judge(check, check.all_cases(7), plain.decode(reply["payload"]), redact=True)
-            assert verdict.passed, verdict.message
-    finally:
-        client.close()
-
+    for exercise, cells in (
+            ("cross_val_score", wrong + [solutions["cross_val_score"]]),
+            ("grid_search_cv", wrong + ["def cross_val_score(*args, **kwargs):\n    return None\n",
+                                        solutions["grid_search_cv"]]),
+            ("bootstrap_ci", [solutions["bootstrap_ci"]])):
+        reply = fork_server.request({"exercise": exercise, "seed": 7, "setup": DEFAULT_PREAMBLE, "cells": cells,
+                                     "cwd": os.getcwd(), "timeout": 20.0, "memory_mb": 2048, "cell_timeout": 0.0})
+        assert reply["status"] == "ok", reply
+        check = REGISTRY[exercise]
+        verdict = judge(check, check.all_cases(7), plain.decode(reply["payload"]), redact=True)
+        assert verdict.passed, verdict.message
 
 
 # ---------------------------------------------------------------- the demos, with unfinished exercises
@@ -337,7 +332,7 @@ def _solution_namespace(blank_name: str | None = None) -> dict:
     (as in the kernel), with `blank_name` replaced by a blank answer afterwards."""
     import json
 
-    from tests.course import REPO
+    from tests.support.course import REPO
 
     lesson = "02_training_neural_networks"
     nb = json.loads((REPO / "solutions" / lesson / f"{lesson}.ipynb").read_text())
@@ -370,7 +365,7 @@ def test_demos_use_the_students_functions_only_when_everything_they_call_passes(
                             needs={n: ns[n] for n in ("cross_val_score", "kfold_indices", "mse")})
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2
-    x, y = capacity.make_curve_data(20, noise=0.3, seed=3)
+    x, y = complexity.make_curve_data(20, noise=0.3, seed=3)
     grid = [{"degree": d} for d in range(5)]
     np.testing.assert_allclose(cvs(MS.make_poly_fit_predict(3), x, y), MS.cross_val_score(MS.make_poly_fit_predict(3), x, y))
     assert gs(MS.make_poly_fit_predict, grid, x, y)[0] == MS.grid_search_cv(MS.make_poly_fit_predict, grid, x, y)[0]

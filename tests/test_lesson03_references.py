@@ -13,7 +13,9 @@ from torch import nn
 
 from nb_helpers import gradients as G
 from nb_helpers import momentum as M
+from nb_helpers import ravine
 from nb_helpers import regularization as R
+from nb_helpers import regularization_demos as RD
 from nb_helpers import schedules as S
 
 RTOL_STEP = 1e-9  # optimizers, schedules and update rules, after every step
@@ -118,7 +120,7 @@ def test_subgradient_sgd_gives_no_exact_zeros_but_proximal_steps_match_sklearn_l
     """ERRATA L1 row: same objective, SGD leaves 0 exact zeros, the proximal solver gives Lasso's zeros."""
     from sklearn.linear_model import Lasso
 
-    X, y, _ = R.sparse_regression_data()
+    X, y, _ = RD.sparse_regression_data()
     alpha = 0.1
     lasso = Lasso(alpha=alpha, fit_intercept=False, tol=1e-12, max_iter=100_000).fit(X, y)
     w_prox = R.ista_lasso(X, y, alpha, steps=3000)
@@ -138,8 +140,8 @@ def test_subgradient_sgd_gives_no_exact_zeros_but_proximal_steps_match_sklearn_l
 
 
 def test_constraint_figure_optima_l1_on_a_corner_l2_not():
-    l1 = R.constrained_optimum("l1")
-    l2 = R.constrained_optimum("l2")
+    l1 = RD.constrained_optimum("l1")
+    l2 = RD.constrained_optimum("l2")
     assert abs(l1[1]) < 1e-4 and l1[0] == pytest.approx(1.0, abs=1e-4)
     assert abs(l2[0]) > 0.1 and abs(l2[1]) > 0.1
     assert float(np.hypot(*l2)) == pytest.approx(1.0, abs=1e-9)
@@ -221,7 +223,8 @@ VALID_DROPOUTS = {
 @pytest.mark.parametrize("name", sorted(VALID_DROPOUTS))
 def test_dropout_check_accepts_other_valid_formulations(name, capsys):
     """Masks are never compared: any valid way of drawing them passes, the meta-device case included."""
-    from nb_helpers.checks.engine import REGISTRY, run_check
+    from nb_helpers.checks.declaration import REGISTRY
+    from nb_helpers.checks.kernel import run_check
     run_check(REGISTRY["dropout"], _dropout_shell(VALID_DROPOUTS[name]))
     assert capsys.readouterr().out.startswith("dropout: all ")
 
@@ -412,6 +415,6 @@ def test_pytorch_nesterov_params_are_the_classical_nag_lookahead_points():
 
 
 def test_momentum_beats_plain_gd_on_the_ravine():
-    gd = M.ravine_path(M.sgd_momentum_step, 0.09, 0.0, steps=60)
-    mom = M.ravine_path(M.sgd_momentum_step, 0.09, 0.8, steps=60)
-    assert M.ravine_loss(*mom[-1]) < 0.01 * M.ravine_loss(*gd[-1])
+    gd = ravine.ravine_path(M.sgd_momentum_step, 0.09, 0.0, steps=60)
+    mom = ravine.ravine_path(M.sgd_momentum_step, 0.09, 0.8, steps=60)
+    assert ravine.ravine_loss(*mom[-1]) < 0.01 * ravine.ravine_loss(*gd[-1])

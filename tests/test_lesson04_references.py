@@ -15,6 +15,7 @@ from nb_helpers import gradient_descent as GD
 from nb_helpers import minibatches as MB
 from nb_helpers import optimizers as O
 from nb_helpers import restarts as R
+from nb_helpers import optimizer_race as race
 
 # ----------------------------------------------------------------- optimizers vs torch.optim
 
@@ -372,7 +373,7 @@ def test_minibatch_gradient_noise_falls_like_one_over_batch_size():
 
 # ----------------------------------------------------------------- surfaces
 
-@pytest.mark.parametrize("surface", [R.WAVY_1D, R.BUMPY_2D, R.SADDLE_2D, R.RAVINE_2D], ids=lambda s: s.name)
+@pytest.mark.parametrize("surface", [race.WAVY_1D, race.BUMPY_2D, race.SADDLE_2D, race.RAVINE_2D], ids=lambda s: s.name)
 def test_surface_gradients_match_finite_differences(surface):
     rng = np.random.default_rng(0)
     dim = len(surface.start)
@@ -383,8 +384,8 @@ def test_surface_gradients_match_finite_differences(surface):
 
 
 def test_surfaces_have_the_advertised_minima():
-    assert R.WAVY_1D.f(np.array([0.0])) == 0.0
-    assert R.SADDLE_2D.f(np.array([0.0, 1.0])) == 0.0 and np.allclose(R.SADDLE_2D.grad(np.zeros(2)), 0.0)
-    assert R.RAVINE_2D.f(np.array([1.0, 0.5])) == 0.0
-    X, Y, Z = R.BUMPY_2D.grid(301)
-    assert Z.min() >= R.BUMPY_2D.minimum - 1e-9 and Z.min() < R.BUMPY_2D.minimum + 1e-3
+    assert race.WAVY_1D.f(np.array([0.0])) == 0.0
+    assert race.SADDLE_2D.f(np.array([0.0, 1.0])) == 0.0 and np.allclose(race.SADDLE_2D.grad(np.zeros(2)), 0.0)
+    assert race.RAVINE_2D.f(np.array([1.0, 0.5])) == 0.0
+    X, Y, Z = race.BUMPY_2D.grid(301)
+    assert Z.min() >= race.BUMPY_2D.minimum - 1e-9 and Z.min() < race.BUMPY_2D.minimum + 1e-3

@@ -16,9 +16,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nb_helpers.grading.cells import nbgrader_meta
+from nb_helpers.conventions import nbgrader_meta
 from nb_helpers.plots import PALETTE
-from tests.course import LESSONS, REPO
+from tests.support.course import LESSONS, REPO
 from tools.lesson_time import exercise_headings, lesson_time
 
 FIGURE_CAPTION = "**Figure.**"

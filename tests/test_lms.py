@@ -27,6 +27,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from nb_helpers.conventions import check_id
 from nb_helpers.grading import lms
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*not in session")  # nbgrader's API on SQLAlchemy 2 (harmless)
@@ -92,11 +93,11 @@ def make_gradebook(root: Path) -> str:
             gb.add_assignment(lesson)
             gb.add_notebook(lesson, lesson)
             for i in range(cells):
-                gb.add_grade_cell(f"test_{i}", lesson, lesson, max_score=1, cell_type="code")
+                gb.add_grade_cell(check_id(i), lesson, lesson, max_score=1, cell_type="code")
             for student, points in by_student.items():
                 gb.add_submission(lesson, student)
                 for i, p in enumerate(points):
-                    gb.find_grade(f"test_{i}", lesson, lesson, student).auto_score = p
+                    gb.find_grade(check_id(i), lesson, lesson, student).auto_score = p
                 gb.db.commit()
         gb.find_submission_notebook(LESSON2, LESSON2, "ada").late_submission_penalty = 0.5
         gb.db.commit()

@@ -36,7 +36,7 @@ def test_declared_equivalents_are_at_most_a_tenth_of_the_mutants(lesson_mutants)
 def test_every_exercise_has_mutants(lesson_mutants):
     """Each solution is extracted and mutated (a blank extraction would make the score meaningless)."""
     lesson, found = lesson_mutants
-    from nb_helpers.checks.engine import REGISTRY
+    from nb_helpers.checks.declaration import REGISTRY
 
     exercises = {c.id for c in REGISTRY.values() if c.lesson == lesson} - set(mutants.NOT_MUTATED)
     assert exercises <= {m.exercise for m in found}
@@ -45,7 +45,7 @@ def test_every_exercise_has_mutants(lesson_mutants):
 def test_only_the_declared_exercises_are_left_out_and_each_says_why():
     """Mutation testing leaves out exactly `NOT_MUTATED`: registered exercises judged by a rule of their
     own (a threshold, `Check.score`), not compared with a reference, each with its reason."""
-    from nb_helpers.checks.engine import REGISTRY
+    from nb_helpers.checks.declaration import REGISTRY
 
     for exercise, reason in mutants.NOT_MUTATED.items():
         assert exercise in REGISTRY and REGISTRY[exercise].score is not None, exercise
@@ -56,7 +56,7 @@ def test_only_the_declared_exercises_are_left_out_and_each_says_why():
 
 
 def test_the_report_names_what_is_left_out_and_why(capsys):
-    from nb_helpers.checks.engine import REGISTRY
+    from nb_helpers.checks.declaration import REGISTRY
 
     lesson = REGISTRY["train_digits"].lesson
     mutants.report({lesson: []})

@@ -11,11 +11,11 @@ import nbformat
 import pytest
 
 from nb_helpers import __version__, checks  # noqa: F401 - registers the checks
-from nb_helpers.authoring import badge_markdown, setup_cell_source
-from nb_helpers.checks.engine import REGISTRY
-from nb_helpers.grading.cells import nbgrader_meta
+from nb_helpers.authoring import badge_markdown
+from nb_helpers.conventions import CHECK_PREFIX, SETUP_ID, check_id, nbgrader_meta, setup_cell_source
+from nb_helpers.checks.declaration import REGISTRY
 from nb_helpers.release import REPOSITORY, TAG, install_spec
-from tests.course import LESSONS, REPO, make_course, nbgrader
+from tests.support.course import LESSONS, REPO
 
 
 def solution(lesson):
@@ -31,7 +31,7 @@ def test_lesson_ids_are_numbered_and_found_in_solutions():
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_setup_cell_badge_and_release_metadata_are_generated_from_one_source(lesson):
     nb = solution(lesson)
-    setup = [c for c in nb.cells if nbgrader_meta(c).get("grade_id") == "setup"]
+    setup = [c for c in nb.cells if nbgrader_meta(c).get("grade_id") == SETUP_ID]
     assert len(setup) == 1 and setup[0].source == setup_cell_source()
     assert nbgrader_meta(setup[0])["locked"] and "nbval-ignore-output" in setup[0].metadata.get("tags", [])
     assert nb.metadata["nb_helpers"] == {"version": __version__, "lesson": lesson}
@@ -47,10 +47,10 @@ def test_every_exercise_of_the_lesson_has_a_solution_cell_and_a_locked_one_point
     nb = solution(lesson)
     declared = {c.id for c in REGISTRY.values() if c.lesson == lesson}
     check_cells = {nbgrader_meta(c)["grade_id"]: c for c in nb.cells if nbgrader_meta(c).get("grade")}
-    assert set(check_cells) == {f"test_{i}" for i in declared}
+    assert set(check_cells) == {check_id(i) for i in declared}
     for grade_id, cell in check_cells.items():
         meta = nbgrader_meta(cell)
-        exercise = grade_id[len("test_"):]
+        exercise = grade_id[len(CHECK_PREFIX):]
         assert meta["locked"] and meta["points"] == 1 and not meta["solution"]
         assert cell.source == f"checks.{exercise}({REGISTRY[exercise].object_name})"
     solution_ids = [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c).get("solution")]
@@ -93,15 +93,16 @@ def test_widget_and_progress_cells_are_not_compared_by_nbval(lesson):
 
 
 @pytest.mark.slow
-def test_notebooks_folder_is_exactly_what_make_release_produces(tmp_path):
-    root = make_course(tmp_path / "course", LESSONS)
+def test_notebooks_folder_is_exactly_what_make_release_produces(tmp_path, released_course):
+    generated_files = []
     for lesson in LESSONS:
-        nbgrader(root, "generate_assignment", lesson, "--force")
+        root = released_course(tmp_path / lesson, lessons=(lesson,))   # `nbgrader generate_assignment`
         generated = (root / "notebooks" / lesson / f"{lesson}.ipynb").read_text()
         committed = (REPO / "notebooks" / lesson / f"{lesson}.ipynb").read_text()
         assert json.loads(committed) == json.loads(generated), f"notebooks/{lesson} is stale: run `make release`"
+        generated_files += [p.relative_to(root / "notebooks") for p in (root / "notebooks").rglob("*") if p.is_file()]
     committed_files = sorted(p.relative_to(REPO / "notebooks") for p in (REPO / "notebooks").rglob("*") if p.is_file())
-    assert committed_files == sorted(p.relative_to(root / "notebooks") for p in (root / "notebooks").rglob("*") if p.is_file())
+    assert committed_files == sorted(generated_files)
 
 
 # A fresh student notebook running to its end (as Colab and VS Code run it) and raising only

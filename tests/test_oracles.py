@@ -32,7 +32,9 @@ from nb_helpers import gradient_descent as GD
 from nb_helpers import gradients as G
 from nb_helpers import regularization as R
 from nb_helpers import restarts as RS
-from nb_helpers.checks.engine import REGISTRY, Case, Check, collect, judge
+from nb_helpers.checks.collection import collect
+from nb_helpers.checks.declaration import REGISTRY, Case, Check
+from nb_helpers.checks.judgement import judge
 
 DELEGATE_TEST = "test_oracles::test_delegate_agrees_with_reference"
 L1, L2, L3, L4, ME = ("test_lesson01_references", "test_lesson02_references", "test_lesson03_references",

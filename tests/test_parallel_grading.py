@@ -23,7 +23,7 @@ import pytest
 
 from nb_helpers.grading import synthetic
 from tests.conftest import require_tool
-from tests.course import instructor_env, make_course, nbgrader
+from tests.support.course import instructor_env, nbgrader
 
 pytestmark = pytest.mark.slow
 
@@ -103,10 +103,9 @@ def wait_for(predicate, timeout: float, what: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory) -> Path:
+def base(tmp_path_factory, released_course) -> Path:
     """A released lesson and a few students' submissions, not graded yet."""
-    root = make_course(tmp_path_factory.mktemp("base"), [LESSON])
-    nbgrader(root, "generate_assignment", LESSON, "--force")
+    root = released_course(tmp_path_factory.mktemp("base") / "course", lessons=(LESSON,))
     source = synthetic.read(root / "solutions" / LESSON / f"{LESSON}.ipynb")
     release = synthetic.read(root / "notebooks" / LESSON / f"{LESSON}.ipynb")
     ids = synthetic.exercises(source)

@@ -13,11 +13,13 @@ import pytest
 
 from nb_helpers import checks  # noqa: F401 - registers the checks
 from nb_helpers import progress as progress_function
-from nb_helpers.checks.engine import LAST_VERDICTS, REGISTRY, run_check
+from nb_helpers.checks.declaration import REGISTRY
+from nb_helpers.checks.kernel import LAST_VERDICTS, run_check
 from nb_helpers.progress import (
     FAILING, GRADING_LINE, NOT_CHECKED, NOT_STARTED, PASSED, Row, detect_lesson, from_notebook, report,
 )
-from tests.course import LESSONS, REPO
+from nb_helpers.conventions import check_id
+from tests.support.course import LESSONS, REPO
 
 LESSON = "01_activation_functions"
 LESSON_IDS = [c.id for c in REGISTRY.values() if c.lesson == LESSON]
@@ -141,7 +143,7 @@ def graded_notebook() -> Any:
 
     def check(exercise: str, *outputs: Any) -> Any:
         cell = new_code_cell(f"checks.{exercise}({exercise})", outputs=list(outputs))
-        cell.metadata["nbgrader"] = {"grade": True, "grade_id": f"test_{exercise}", "points": 1, "locked": True,
+        cell.metadata["nbgrader"] = {"grade": True, "grade_id": check_id(exercise), "points": 1, "locked": True,
                                      "solution": False, "schema_version": 3}
         return cell
 
@@ -259,7 +261,7 @@ def test_each_lesson_ends_with_progress(lesson):
 @pytest.fixture(scope="module")
 def lab_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any]]:
     from tests.conftest import require_playwright
-    from tests.lab_browser import ARTIFACTS, CHROMIUM_ARGS, start_lab, stop_lab
+    from tests.support.lab_browser import ARTIFACTS, CHROMIUM_ARGS, start_lab, stop_lab
 
     chromium, sync_playwright = require_playwright("browser test of progress() in JupyterLab")
     root = tmp_path_factory.mktemp("progress-course")
@@ -280,7 +282,7 @@ def lab_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, An
 
 @pytest.mark.slow
 def test_in_jupyterlab_the_table_renders_with_the_next_exercise(lab_page):
-    from tests.lab_browser import open_notebook, run_all, save_screenshot
+    from tests.support.lab_browser import open_notebook, run_all, save_screenshot
 
     server, page = lab_page
     open_notebook(page, server, "progress.ipynb")

@@ -11,7 +11,9 @@ import pytest
 pytest.importorskip("torch")
 
 from nb_helpers.checks import plain  # noqa: E402
-from nb_helpers.checks.engine import REGISTRY, collect, judge  # noqa: E402
+from nb_helpers.checks.collection import collect  # noqa: E402
+from nb_helpers.checks.declaration import REGISTRY  # noqa: E402
+from nb_helpers.checks.judgement import judge  # noqa: E402
 
 
 def test_reference_draws_are_unaffected_by_other_threads_drawing_from_random():

@@ -11,14 +11,13 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from nb_helpers.grading import synthetic
 from nb_helpers.grading.diagnosis import Row
 from nb_helpers.grading.report import analyse
 from tests.conftest import require_playwright
-from tests.course import REPO, instructor_env, make_course, nbgrader
+from tests.support.course import REPO, instructor_env, nbgrader
 
 SEED = "test-seed"
 ARTIFACTS = REPO / "artifacts" / "report"
@@ -99,9 +98,8 @@ def counted(out: Path):
 # ------------------------------------------------------------------ the sample class
 
 @pytest.mark.slow
-def test_sample_class_exact_counts(tmp_path):
-    root = make_course(tmp_path / "sample", [SAMPLE_LESSON])
-    nbgrader(root, "generate_assignment", SAMPLE_LESSON, "--force")
+def test_sample_class_exact_counts(tmp_path, released_course):
+    root = released_course(tmp_path / "sample", lessons=(SAMPLE_LESSON,))
     source = synthetic.read(root / "solutions" / SAMPLE_LESSON / f"{SAMPLE_LESSON}.ipynb")
     blank = synthetic.read(root / "notebooks" / SAMPLE_LESSON / f"{SAMPLE_LESSON}.ipynb")
     for student, nb in synthetic.sample_students(source, blank).items():
@@ -135,14 +133,11 @@ def test_sample_class_exact_counts(tmp_path):
 # ------------------------------------------------------------------ a class of 40 with a spread of mistakes
 
 @pytest.fixture(scope="module")
-def big_class(tmp_path_factory):
+def big_class(tmp_path_factory, released_course):
     """40 students of a six-exercise drill of lesson 01, graded by `nb-helpers-grade`, and the report."""
-    root = tmp_path_factory.mktemp("class40")
-    (root / "nbgrader_config.py").write_text((REPO / "nbgrader_config.py").read_text())
     source = synthetic.read(REPO / "solutions" / SAMPLE_LESSON / f"{SAMPLE_LESSON}.ipynb")
-    (root / "solutions" / "drill").mkdir(parents=True)
-    nbformat.write(synthetic.drill_assignment(source, DRILL), root / "solutions" / "drill" / "drill.ipynb")
-    nbgrader(root, "generate_assignment", "drill", "--force")
+    root = released_course(tmp_path_factory.mktemp("class40") / "course",
+                           drills={"drill": synthetic.drill_assignment(source, DRILL)})
     drill = synthetic.read(root / "solutions" / "drill" / "drill.ipynb")
     notebooks, expected = synthetic.mistakes_class(drill, "drill", SEED, n_students=40, seed=7)
     for student, nb in notebooks.items():
@@ -183,7 +178,7 @@ def test_the_report_counts_exactly_the_injected_mistakes(big_class):
 def test_the_report_page_in_a_real_browser(big_class):
     """Self-contained (no request leaves the page), renders its figures, no console error; screenshots."""
     chromium, sync_playwright = require_playwright("browser test of the grading report")
-    from tests.lab_browser import CHROMIUM_ARGS
+    from tests.support.lab_browser import CHROMIUM_ARGS
 
     _, _, out = big_class
     page_path = out / "report.html"

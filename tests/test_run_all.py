@@ -19,9 +19,10 @@ import nbformat
 import pytest
 
 from nb_helpers import checks  # noqa: F401 - registers the checks
-from nb_helpers.checks.engine import REGISTRY, not_implemented_line, run_check
+from nb_helpers.checks.declaration import REGISTRY
+from nb_helpers.checks.kernel import not_implemented_line, run_check
 from nb_helpers.demos import passes, yours_or_reference
-from tests.course import LESSONS, check_cells, student_notebook
+from tests.support.course import LESSONS, check_cells, student_notebook
 
 #: The environment `make` gives every command (one thread, no progress bars, inline figures).
 KERNEL_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "TQDM_DISABLE": "1",

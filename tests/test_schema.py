@@ -14,7 +14,7 @@ from nbgrader.nbgraderformat import common
 from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
 
 from nb_helpers.grading import schema
-from tests.course import LESSONS, REPO
+from tests.support.course import LESSONS, REPO
 
 SCHEMA = MetadataValidatorV3().schema
 

@@ -13,7 +13,7 @@ from collections import Counter
 
 from nb_helpers import checks  # noqa: F401 - registers every lesson
 from nb_helpers.checks.clauses import CLAUSES, CONTRACT, GENERIC
-from nb_helpers.checks.engine import REGISTRY
+from nb_helpers.checks.declaration import REGISTRY
 
 SHORT = {"value": "value", "shape": "shape", "dtype": "dtype", "stability": "stab.", "per_slice": "slice",
          "in_place": "inpl.", "no_mutation": "nomut", "generator": "gen.", "errors": "err.",

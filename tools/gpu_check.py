@@ -54,6 +54,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from nb_helpers.conventions import SETUP_ID, nbgrader_meta
+
 REPO = Path(__file__).resolve().parents[1]
 IGNORE_TAG = "nbval-ignore-output"
 SAMPLED_TAG = "gpu-check-sampled"
@@ -171,7 +173,7 @@ def trained_cells(cells: list[Any]) -> set[int]:
     tainted: set[str] = set()
     result = set()
     for i, cell in enumerate(cells):
-        if cell.get("cell_type") != "code" or cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "setup":
+        if cell.get("cell_type") != "code" or nbgrader_meta(cell).get("grade_id") == SETUP_ID:
             continue
         names = _names(cell.get("source", ""))
         if names is None:
@@ -269,7 +271,7 @@ def check_lesson(lesson: str, save: Path | None = None) -> LessonResult:
     if save is not None:
         save.mkdir(parents=True, exist_ok=True)
         nbformat.write(run, save / path.name)
-    setup = next((c for c in run.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "setup"), None)
+    setup = next((c for c in run.cells if nbgrader_meta(c).get("grade_id") == SETUP_ID), None)
     found = DEVICE_LINE.search(cell_text(setup) if setup is not None else "")
     result.device = found.group(1) if found else "?"
     result.deviations, result.compared = compare_cells(reference.cells, run.cells)

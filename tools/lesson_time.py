@@ -29,6 +29,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from nb_helpers.conventions import SETUP_ID
+
 REPO = Path(__file__).resolve().parents[1]
 WORDS_PER_MINUTE = 150
 MINUTES_PER_STAR = {1: 3, 2: 8, 3: 20}
@@ -119,7 +121,7 @@ def is_demo(cell: Any) -> bool:
     """A code cell that is neither the setup, a solution nor a check."""
     meta = _nbgrader(cell)
     return cell.cell_type == "code" and not meta.get("solution") and not meta.get("grade") \
-        and meta.get("grade_id") != "setup" and bool(cell.source.strip())
+        and meta.get("grade_id") != SETUP_ID and bool(cell.source.strip())
 
 
 def exercise_headings(nb: Any) -> list[Heading]:

@@ -7,7 +7,7 @@
    other graded names bound to their references as the check's isolation does, then the solution
    cell without the definitions of other exercises);
 2. runs mutmut 3 there: every mutant of a solution function is tested by the exercise's own
-   check (`nb_helpers.checks.engine.check_verdict`, the in-kernel check with its practice cases);
+   check (`nb_helpers.checks.kernel.check_verdict`, the in-kernel check with its practice cases);
 3. prints per lesson and overall: mutants, killed, survived, declared equivalent, and the score
    killed / (mutants − equivalent), then every survivor with its diff.
 
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import difflib
 import json
 import os
 import shutil
@@ -40,6 +41,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from nb_helpers.conventions import COMMON_IMPORTS, is_solution_cell, nbgrader_meta
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build" / "mutation"
@@ -59,7 +62,7 @@ NOT_MUTATED: dict[str, str] = {
 
 def mutated_exercises(lesson: str) -> list[str]:
     """The lesson's exercise ids that mutation testing covers: every registered one but `NOT_MUTATED`."""
-    from nb_helpers.checks.engine import REGISTRY
+    from nb_helpers.checks.declaration import REGISTRY
 
     return [c.id for c in REGISTRY.values() if c.lesson == lesson and c.id not in NOT_MUTATED]
 
@@ -80,9 +83,8 @@ def solution_cells(lesson: str) -> dict[str, str]:
     nb = json.loads((ROOT / "solutions" / lesson / f"{lesson}.ipynb").read_text())
     cells = {}
     for cell in nb["cells"]:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell["cell_type"] == "code" and meta.get("solution"):
-            cells[meta["grade_id"]] = "".join(cell["source"])
+        if is_solution_cell(cell):
+            cells[nbgrader_meta(cell)["grade_id"]] = "".join(cell["source"])
     return cells
 
 
@@ -92,8 +94,7 @@ def _defined_names(tree: ast.Module) -> set[str]:
 
 def exercise_module(lesson: str, exercise: str) -> str:
     """Source of the module holding one exercise's solution, as the check sees it in the notebook."""
-    from nb_helpers.authoring import COMMON_IMPORTS
-    from nb_helpers.checks.engine import REGISTRY
+    from nb_helpers.checks.declaration import REGISTRY
 
     check = REGISTRY[exercise]
     graded = {c.object_name for c in REGISTRY.values() if c.lesson == lesson}
@@ -110,7 +111,7 @@ def exercise_module(lesson: str, exercise: str) -> str:
     return (
         f'"""Solution of `{exercise}` ({lesson}), extracted by tools/mutants.py: do not edit."""\n'
         f"{COMMON_IMPORTS}\n"
-        "from nb_helpers.checks.engine import lesson_references as _lesson_references\n\n"
+        "from nb_helpers.checks.declaration import lesson_references as _lesson_references\n\n"
         "device = torch.device('cpu')\n"
         f"globals().update(_lesson_references({lesson!r}, except_id={exercise!r}))  # isolation, as in the check\n\n"
         f"{body}\n"
@@ -123,7 +124,8 @@ import importlib
 
 import pytest
 
-from nb_helpers.checks.engine import REGISTRY, check_verdict
+from nb_helpers.checks.declaration import REGISTRY
+from nb_helpers.checks.kernel import check_verdict
 
 EXERCISES = {exercises!r}
 
@@ -162,10 +164,12 @@ def checks_fingerprint(lesson: str) -> str:
     import hashlib
     import inspect
 
-    from nb_helpers.checks import engine
-    from nb_helpers.checks.engine import REGISTRY
+    from nb_helpers.checks import kernel
+    from nb_helpers.checks.declaration import REGISTRY
 
-    files = {Path(engine.__file__).with_name(n) for n in ("engine.py", "traps.py", "plain.py", "families.py")}
+    engine = ("declaration.py", "collection.py", "outcome.py", "judgement.py", "kernel.py", "traps.py", "plain.py",
+              "families.py")
+    files = {Path(kernel.__file__).with_name(n) for n in engine}
     for check in (c for c in REGISTRY.values() if c.lesson == lesson):
         for obj in (check.reference, check.probe, *(w.func for w in check.wrong)):
             module = inspect.getmodule(obj) if obj is not None else None
@@ -262,15 +266,20 @@ def _in_project(project: Path) -> Iterator[None]:
 def mutant_diffs(project: Path, path: Path) -> dict[str, tuple[str, str, str]]:
     """Every mutant mutmut makes of the module at `path`: short name (e.g. 'x_sigmoid__mutmut_3') ->
     (original line, mutated line, unified diff of the function). Computed without running anything."""
-    from mutmut.mutation.diff_apply import get_diff_for_mutant
+    import libcst
+    from mutmut.mutation.diff_apply import read_mutant_function, read_original_function
     from mutmut.mutation.file_mutation import mutate_file_contents
 
     with _in_project(project):
         mutated = mutate_file_contents(str(path), path.read_text())
+    # What mutmut's `get_diff_for_mutant(name, source=...)` computes, with the mutated module parsed
+    # once instead of once per mutant (a fifth of a second each).
+    module = libcst.parse_module(mutated.code)
     out: dict[str, tuple[str, str, str]] = {}
     for name in mutated.mutant_names:
-        diff = get_diff_for_mutant(name, source=mutated.code, path=path)
-        body = diff.splitlines()[2:]
+        original, mutant = (libcst.Module([function]).code.strip() for function in
+                            (read_original_function(module, name), read_mutant_function(module, name)))
+        body = list(difflib.unified_diff(original.split("\n"), mutant.split("\n"), lineterm=""))[2:]
         removed = [line[1:].strip() for line in body if line.startswith("-")]
         added = [line[1:].strip() for line in body if line.startswith("+")]
         out[name] = (" / ".join(removed), " / ".join(added), "\n".join(body))
@@ -292,7 +301,7 @@ def is_declared(mutant: Mutant, equivalents: list[dict[str, str]]) -> bool:
 
 
 def lesson_mutants(lesson: str, project: Path) -> list[Mutant]:
-    from nb_helpers.checks.engine import REGISTRY
+    from nb_helpers.checks.declaration import REGISTRY
 
     statuses = _statuses(project)
     package = package_name(lesson)
@@ -328,7 +337,7 @@ def report(by_lesson: dict[str, list[Mutant]]) -> bool:
         print("-" * len(header))
         score = totals[1] / max(1, totals[0] - totals[3])
         print(f"{'overall':<36}{totals[0]:>8}{totals[1]:>8}{totals[2]:>9}{totals[3]:>8}{score:>9.1%}")
-    from nb_helpers.checks.engine import REGISTRY
+    from nb_helpers.checks.declaration import REGISTRY
 
     for exercise, reason in NOT_MUTATED.items():
         if exercise in REGISTRY and REGISTRY[exercise].lesson in by_lesson:

@@ -6,33 +6,27 @@ exercise is still blank it prints `softmax: not implemented yet (0 of 1 point)`,
 through an unfinished notebook in every front end; under nbgrader (`NBGRADER_EXECUTION` set:
 validate, autograde) it raises `NotImplementedError("softmax: not implemented yet")` instead.
 The declarations live in `lesson*.py`; adding a lesson module adds its checks.
+
+Modules: `declaration` (what a check is: `Check`, `Case`, `WrongAnswer`, the registry, seeds),
+`collection` (runs the code under test: the untrusted side), `outcome` (the record of one case's
+outcome that crosses to the judge), `judgement` (compares with the reference: the trusted side),
+`kernel` (what a check cell runs in the notebook), `plain` (plain data), `traps` (delegation traps).
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
-from typing import Any, Callable
+from typing import Any
 
-from .engine import REGISTRY, Check, run_check
+from .declaration import REGISTRY
+from .kernel import exercise_checks
 
 for _module in pkgutil.iter_modules(__path__):
     if _module.name.startswith("lesson"):
         importlib.import_module(f"{__name__}.{_module.name}")
 
-
-def _make(check: Check) -> Callable[[Any], None]:
-    def check_answer(obj: Any) -> None:
-        run_check(check, obj)
-
-    check_answer.__name__ = check.id
-    check_answer.__qualname__ = check.id
-    check_answer.__doc__ = f"Check the exercise `{check.id}` of lesson {check.lesson}."
-    return check_answer
-
-
-for _check in REGISTRY.values():
-    globals()[_check.id] = _make(_check)
+globals().update(exercise_checks())
 
 
 def __dir__() -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .engine import Case
+from .declaration import Case
 
 
 def random_shape(rng: np.random.Generator, max_ndim: int = 3, max_len: int = 5) -> tuple[int, ...]:

@@ -10,7 +10,7 @@ from torch import nn
 
 from .. import activations as A
 from .. import losses as L
-from .engine import Case, Check, WrongAnswer, register
+from .declaration import Case, Check, WrongAnswer, register
 from .families import float_arrays, logits_and_targets
 
 LESSON = "01_activation_functions"

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from .. import backprop as B
-from .engine import Case, Check, WrongAnswer, register
+from .declaration import Case, Check, WrongAnswer, register
 from .families import random_shape
 
 LESSON = "01_activation_functions"

@@ -28,7 +28,7 @@ import numpy as np
 from .. import metrics as M
 from .. import model_selection as MS
 from .. import splits as S
-from .engine import Case, Check, WrongAnswer, register
+from .declaration import Case, Check, WrongAnswer, register
 
 LESSON = "02_training_neural_networks"
 

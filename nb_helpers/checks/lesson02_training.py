@@ -22,7 +22,7 @@ from torch import nn
 from .. import early_stopping as ES
 from .. import metrics as M
 from .. import splits as S
-from .engine import Case, Check, WrongAnswer, register
+from .declaration import Case, Check, WrongAnswer, register
 from .traps import DelegationError
 
 LESSON = "02_training_neural_networks"

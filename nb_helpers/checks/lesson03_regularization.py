@@ -20,7 +20,7 @@ from .. import gradients as G
 from .. import momentum as M
 from .. import regularization as R
 from .. import schedules as S
-from .engine import Case, Check, WrongAnswer, register
+from .declaration import Case, Check, WrongAnswer, register
 
 LESSON = "03_regularization_and_optimization"
 

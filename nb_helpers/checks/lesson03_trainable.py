@@ -21,7 +21,7 @@ from torch import nn
 from .. import initialization as I
 from .. import normalization as N
 from .. import regularization as R
-from .engine import Case, Check, WrongAnswer, register
+from .declaration import Case, Check, WrongAnswer, register
 
 LESSON = "03_regularization_and_optimization"
 

@@ -23,7 +23,7 @@ from .. import gradient_descent as GD
 from .. import minibatches as MB
 from .. import optimizers as O
 from .. import restarts as R
-from .engine import Case, Check, WrongAnswer, register
+from .declaration import Case, Check, WrongAnswer, register
 
 LESSON = "04_advanced_training"
 YES, NO = "yes", "no"

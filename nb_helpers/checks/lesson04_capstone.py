@@ -24,7 +24,8 @@ import torch
 from torch import nn
 
 from .. import capstone as C
-from .engine import Case, Check, Verdict, WrongAnswer, register, wrong_answer_ids
+from .declaration import Case, Check, WrongAnswer, register, wrong_answer_ids
+from .outcome import Verdict
 
 LESSON = "04_advanced_training"
 

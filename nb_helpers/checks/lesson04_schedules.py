@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from .. import lr_finder as LF
 from .. import schedules as S
-from .engine import Case, Check, WrongAnswer, register
+from .declaration import Case, Check, WrongAnswer, register
 from .lesson04_advanced import SCHEDULERS
 
 LESSON = "04_advanced_training"

@@ -7,25 +7,8 @@ import functools
 from types import CodeType
 from typing import Any
 
-SETUP_ID = "setup"
-
-#: Imports used when a submission has lost its setup cell.
-DEFAULT_PREAMBLE = (
-    "import math\nimport numpy as np\nimport torch\nfrom torch import nn\nimport torch.nn.functional as F\n"
-)
-
-
-def nbgrader_meta(cell: Any) -> dict:
-    return dict(cell.get("metadata", {}).get("nbgrader", {}) or {})
-
-
-def is_setup_cell(cell: Any) -> bool:
-    meta = nbgrader_meta(cell)
-    return cell.get("cell_type") == "code" and meta.get("grade_id") == SETUP_ID and bool(meta.get("locked"))
-
-
-def is_solution_cell(cell: Any) -> bool:
-    return cell.get("cell_type") == "code" and bool(nbgrader_meta(cell).get("solution"))
+from ..conventions import DEFAULT_PREAMBLE, is_setup_cell, is_solution_cell
+from ..conventions import nbgrader_meta as nbgrader_meta  # re-exported: the grading modules read it from here
 
 
 def source_of(cell: Any) -> str:

@@ -2,7 +2,7 @@
 
 `VerdictPreprocessor` writes, into each check cell's metadata (key `METADATA_KEY`), what it found:
 the status (one of `STATUSES`), for a failure the declared wrong answer the first failing case
-matched (its stable id, `nb_helpers.checks.engine.wrong_answer_ids`; None: unexplained), the hint
+matched (its stable id, `nb_helpers.checks.declaration.wrong_answer_ids`; None: unexplained), the hint
 and the message the student read, how many cases failed and the credit (1 or 0; with
 `VerdictPreprocessor.credit = "fraction"`, the fraction of cases passed). `RecordDiagnosis`,
 registered just after `SaveAutoGrades`, stores those rows in the gradebook's own database (SQLite or
@@ -21,19 +21,15 @@ from typing import Any, Iterable
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from .cells import nbgrader_meta
+from ..conventions import check_id, checked_exercise, nbgrader_meta
+from ..verdict_status import VERDICT_STATUSES, VerdictStatus
 
 TABLE_NAME = "nb_helpers_diagnosis"
 METADATA_KEY = "nb_helpers_diagnosis"
-CHECK_PREFIX = "test_"
 
-#: passed; failed (a wrong value, shape, error...: `mistake` says which declared wrong answer, or
-#: None: unexplained); not_implemented (left blank); timeout (the exercise's verdict or a cell above
-#: it ran too long, or the notebook's time limit stopped the kernel before its check); memory (ran
-#: out of memory); kernel_died (the kernel, or the process computing the verdict, died); delegated
-#: (called a forbidden routine); missing (the name is not defined); ungraded (no trusted check).
-STATUSES = ("passed", "failed", "not_implemented", "timeout", "memory", "kernel_died", "delegated", "missing",
-            "ungraded")
+#: The statuses a row may have (`nb_helpers.verdict_status.VerdictStatus`); for a failure, `mistake`
+#: says which declared wrong answer it was, or None: unexplained.
+STATUSES = VERDICT_STATUSES
 
 
 @dataclass
@@ -45,7 +41,7 @@ class Row:
     notebook: str
     exercise: str
     position: int            # the exercise's place in the notebook (0: first check cell)
-    status: str
+    status: VerdictStatus
     mistake: str | None      # declared wrong answer id, or None (unexplained, or not a failure)
     hint: str
     problem: str             # what was wrong, as shown (hidden cases redacted): groups unexplained failures
@@ -139,13 +135,7 @@ def load(db_url: str, assignment: str, student: str | None = None) -> list[Row]:
 
 def check_cells(nb: Any) -> list[tuple[str, Any]]:
     """(exercise, cell) of the notebook's graded check cells (grade_id `test_<exercise>`), in order."""
-    out = []
-    for cell in nb.cells:
-        meta = nbgrader_meta(cell)
-        grade_id = str(meta.get("grade_id", ""))
-        if cell.cell_type == "code" and meta.get("grade") and grade_id.startswith(CHECK_PREFIX):
-            out.append((grade_id[len(CHECK_PREFIX):], cell))
-    return out
+    return [(exercise, cell) for cell in nb.cells if (exercise := checked_exercise(cell)) is not None]
 
 
 def rows_of(nb: Any, assignment: str, student: str, notebook: str) -> list[Row]:
@@ -185,7 +175,7 @@ class RecordDiagnosis(NbGraderPreprocessor):
 
             with Gradebook(db_url) as gb:
                 for r in partial:
-                    grade = gb.find_grade(f"{CHECK_PREFIX}{r.exercise}", notebook, assignment, student)
+                    grade = gb.find_grade(check_id(r.exercise), notebook, assignment, student)
                     grade.auto_score = r.score
                 gb.db.commit()
         replace_student(db_url, assignment, student, notebook, rows)

@@ -27,11 +27,12 @@ from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
 from nbformat.v4 import new_markdown_cell, new_output
-from traitlets import Bool, Enum, Float, Integer, List, Unicode
+from traitlets import Enum, Float, Integer, List, Unicode
 
 from nbgrader.preprocessors import Execute
 
-from .sandbox import bwrap_usable, hidden_paths, sandbox_prefix, warn_unsandboxed
+from .compat import wrap_get_msg
+from .sandbox import SandboxSettings
 from .spawn import in_spawner_thread
 
 NOTE_ID = "grading-note-kernel"
@@ -75,9 +76,7 @@ def _polled_in_slices(get_msg: Any, step: float = 1.0) -> Any:
 
 def poll_replies_in_slices(kc: Any) -> Any:
     """Make a kernel client read its shell and iopub channels in 1 s slices (see `_polled_in_slices`)."""
-    for channel in (kc.shell_channel, kc.iopub_channel):
-        channel.get_msg = _polled_in_slices(channel.get_msg)
-    return kc
+    return wrap_get_msg(kc, _polled_in_slices)
 
 
 class ResilientExecute(Execute):
@@ -176,17 +175,12 @@ class SandboxKernelManager(AsyncKernelManager):
         self._reconcile_connection_info(connection_info)
 
 
-class SandboxedExecute(ResilientExecute):
-    """`ResilientExecute` whose kernel runs in the grading sandbox with a memory cap."""
+class SandboxedExecute(ResilientExecute, SandboxSettings):
+    """`ResilientExecute` whose kernel runs in the grading sandbox with a memory cap (`SandboxSettings`:
+    `sandbox`, `hidden_paths`, `memory_limit_mb`)."""
 
-    sandbox = Bool(True, help="Run the student's kernel under bubblewrap (no network, course files hidden; "
-                              "warns loudly and still applies the memory limit where bubblewrap is missing).").tag(config=True)
-    memory_limit_mb = Integer(2048, help="Memory (MiB of address space) the student's code may use on top of the "
-                                         "interpreter and the course's libraries; 0 disables.").tag(config=True)
     baseline_memory_mb = Integer(1024, help="Address space of a kernel that has imported the course's libraries "
                                             "(torch, NumPy, scikit-learn, matplotlib).").tag(config=True)
-    hidden_paths = List(Unicode(), help="More directories the kernel must not see (the course root, the "
-                                        "gradebook's folder and the exchange are always hidden).").tag(config=True)
 
     def preprocess(self, nb: Any, resources: Any, km: Any = None) -> tuple[Any, Any]:
         self._rundir = tempfile.mkdtemp(prefix="nb-helpers-kernel-")
@@ -196,16 +190,11 @@ class SandboxedExecute(ResilientExecute):
             shutil.rmtree(self._rundir, ignore_errors=True)
 
     def _prefix(self) -> list[str]:
-        prefix: list[str] = []
-        if self.sandbox:
-            if bwrap_usable():
-                resources = getattr(self, "resources", None) or {}
-                workdir = resources.get("metadata", {}).get("path") or os.getcwd()
-                db_url = str(resources.get("nbgrader", {}).get("db_url", ""))
-                prefix = sandbox_prefix(hidden_paths(self.config, db_url, self.hidden_paths),
-                                        writable=[workdir, self._rundir], chdir=os.path.abspath(workdir))
-            else:
-                warn_unsandboxed(self.log)
+        resources = getattr(self, "resources", None) or {}
+        workdir = resources.get("metadata", {}).get("path") or os.getcwd()
+        db_url = str(resources.get("nbgrader", {}).get("db_url", ""))
+        # the kernel writes to the submission's folder and to its connection folder
+        prefix = self.sandbox_command(db_url, writable=[workdir, self._rundir], chdir=os.path.abspath(workdir))
         if self.memory_limit_mb > 0:
             prefix += [sys.executable, "-m", "nb_helpers.grading.rlimit",
                        str(self.baseline_memory_mb + self.memory_limit_mb), "--"]

@@ -6,7 +6,7 @@ student's solution cells (compiled as the kernel compiles them: `cells.CellCompi
 student's object on the cases of the check and writes the outcomes as plain JSON to a pipe; the
 server relays them. The server never judges: the trusted grading process does.
 
-The course's own setup cell (exactly the text `nb_helpers.authoring.setup_cell_source()` makes,
+The course's own setup cell (exactly the text `nb_helpers.conventions.setup_cell_source()` makes,
 which nbgrader restores in every submission because the cell is locked) runs once, in the server:
 a child whose request carries that text starts from the module it left behind instead of running
 it again (about 30 ms per exercise). Any other setup text runs in the child, like a solution cell.
@@ -22,6 +22,8 @@ Protocol (one JSON object per line, on stdin / stdout and on each connection):
   request  {"exercise", "seed", "setup", "cells", "cwd", "timeout", "cell_timeout", "memory_mb"}
   reply    {"status": "ok", "payload": "<JSON outcomes>"} or {"status": "timeout" | "crashed" |
            "oversize" | "unknown", "detail": "..."}
+The payload is one `nb_helpers.checks.outcome.Outcome` record per case (`outcome.to_json`), made by
+`nb_helpers.checks.collection`; the child never imports the judge (`nb_helpers.checks.judgement`).
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ def prepare_setup() -> str:
     import contextlib
     import io
 
-    from ..authoring import setup_cell_source
+    from ..conventions import setup_cell_source
     from .cells import CellCompiler
 
     source, module, compiler = setup_cell_source(), _new_main_module(), CellCompiler()
@@ -109,8 +111,9 @@ def _interrupt_cell(signum: int, frame: Any) -> None:
 
 def _child(req: dict[str, Any], result_fd: int) -> None:
     """Runs in the forked child: execute the student's program, report outcomes, never return."""
-    from ..checks import plain
-    from ..checks.engine import REGISTRY, collect, lesson_references
+    from ..checks import outcome
+    from ..checks.collection import collect, missing
+    from ..checks.declaration import REGISTRY, lesson_references
     from .cells import CellCompiler
 
     os.setsid()
@@ -164,11 +167,11 @@ def _child(req: dict[str, Any], result_fd: int) -> None:
     cases = check.all_cases(int(req["seed"]))
     obj = namespace.get(check.object_name)
     if obj is None:
-        outcomes = [{"status": "missing", "warnings": [], "mutated": [], "note": trouble} for _ in cases]
+        outcomes = missing(cases, trouble)
     else:
         isolation = lesson_references(check.lesson, except_id=check.id)
         outcomes = collect(check, obj, cases, namespace, isolation)
-    data = plain.encode(outcomes).encode()
+    data = outcome.to_json(outcomes).encode()
     view = memoryview(data)
     while view:
         written = os.write(result_fd, view)
@@ -229,7 +232,7 @@ def start_child(req: dict[str, Any], reply_to: Any = None) -> _Child | dict[str,
     """Fork a child for the request (its `_Child`), or the reply at once when there is nothing to run.
     The child keeps only its result pipe: the server's other descriptors (its clients' connections,
     the listening socket) are closed in it, so students' code can neither read nor answer them."""
-    from ..checks.engine import REGISTRY
+    from ..checks.declaration import REGISTRY
 
     if req.get("exercise") not in REGISTRY:
         return {"status": "unknown", "detail": f"no check named {req.get('exercise')!r}"}

@@ -221,7 +221,7 @@ def write_csv(path: Path, header: list[str], rows: Iterable[list[str]]) -> None:
 
 def _course(course_dir: Path, db_url: str | None) -> tuple[str, str, Path]:
     """(gradebook URL, course id, submitted folder) as nbgrader sees them from `course_dir`."""
-    from .parallel.cli import load_course
+    from .course import load_course
 
     course = load_course(course_dir.resolve(), db_url, None)
     cd = course.coursedir

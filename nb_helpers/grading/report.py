@@ -31,10 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from ..verdict_status import PROBLEM_STATUSES
 from .diagnosis import Row, load
 
 LOW_DISCRIMINATION = 0.2  # exam boards' usual threshold: below it an item hardly separates strong from weak
-PROBLEMS = ("timeout", "memory", "kernel_died", "delegated", "missing", "ungraded")
+PROBLEMS = PROBLEM_STATUSES
 
 
 @dataclass
@@ -368,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no course directory {args.course_dir}")
     db_url = args.db_url
     if not db_url:
-        from .parallel.cli import load_course
+        from .course import load_course
 
         db_url = load_course(args.course_dir.resolve(), None, None).coursedir.db_url
     try:

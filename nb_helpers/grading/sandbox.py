@@ -5,6 +5,11 @@ empty /tmp, and the course directory (solutions, gradebook, every submission) re
 directory, except the Python environment and the `nb_helpers` package, bound back read-only. The
 process dies with its parent and sees only its own processes, so nothing it starts outlives it.
 Without bubblewrap, grading still applies the time and memory limits and says loudly what is missing.
+
+`SandboxSettings` declares the sandbox's settings once for both preprocessors that run students'
+code, the kernel's (`SandboxedExecute`) and the verdicts' (`VerdictPreprocessor`):
+`c.SandboxSettings.<setting>` sets both, `c.SandboxedExecute.<setting>` or
+`c.VerdictPreprocessor.<setting>` one of them (that one wins).
 """
 
 from __future__ import annotations
@@ -16,6 +21,9 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Iterable
+
+from traitlets import Bool, Integer, List, Unicode
+from traitlets.config import LoggingConfigurable
 
 import nb_helpers
 
@@ -126,3 +134,29 @@ def warn_unsandboxed(log: Any) -> None:
                 "WITHOUT network and filesystem isolation (time and memory limits still apply). "
                 "Install it: apt-get install bubblewrap")
     log.warning("!" * 72)
+
+
+class SandboxSettings(LoggingConfigurable):
+    """The sandbox of the preprocessors that run students' code (a base class of each): whether to
+    use bubblewrap, what more it hides, and how much memory the code may use."""
+
+    sandbox = Bool(True, help="Run students' code under bubblewrap (no network, course files hidden; warns loudly "
+                              "and still applies the time and memory limits where bubblewrap is missing).").tag(config=True)
+    hidden_paths = List(Unicode(), help="More directories students' code must not see (the course root, the "
+                                        "gradebook's folder and the exchange are always hidden).").tag(config=True)
+    memory_limit_mb = Integer(2048, help="Memory (MiB of address space) students' code may use on top of the "
+                                         "interpreter and the course's libraries (the kernel: on top of "
+                                         "`SandboxedExecute.baseline_memory_mb`; a verdict: on top of what its "
+                                         "process holds when the check starts); 0 disables.").tag(config=True)
+
+    def sandbox_command(self, db_url: str = "", *, writable: Iterable[str | os.PathLike] = (),
+                        chdir: str = "/tmp") -> list[str]:
+        """The bwrap command line that wraps a process running students' code for the course whose
+        gradebook is `db_url` (`sandbox_prefix`, hiding `hidden_paths` as well); [] when `sandbox` is
+        off, or where bubblewrap cannot run (said loudly once: `warn_unsandboxed`)."""
+        if not self.sandbox:
+            return []
+        if not bwrap_usable():
+            warn_unsandboxed(self.log)
+            return []
+        return sandbox_prefix(hidden_paths(self.config, db_url, self.hidden_paths), writable=writable, chdir=chdir)

@@ -18,6 +18,8 @@ import jsonschema
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 
+from .compat import use_nbgrader_jsonschema
+
 
 @functools.lru_cache(maxsize=16)
 def _checked_validator(schema_json: str) -> Any:
@@ -48,14 +50,7 @@ class _JsonschemaWithCheckedSchemas(types.ModuleType):
 
 
 def check_schemas_once() -> bool:
-    """Make nbgrader's metadata validators (`nbgrader.nbgraderformat.common`) use `validate`.
-    Idempotent; does nothing (returns False) where nbgrader no longer calls `jsonschema.validate`
-    through its module-level `jsonschema` name."""
-    from nbgrader.nbgraderformat import common
-
-    if isinstance(common.jsonschema, _JsonschemaWithCheckedSchemas):
-        return True
-    if common.jsonschema is not jsonschema:
-        return False
-    common.jsonschema = _JsonschemaWithCheckedSchemas("jsonschema")
-    return True
+    """Make nbgrader's metadata validators (`nbgrader.nbgraderformat.common`) use `validate`
+    (`compat.use_nbgrader_jsonschema`). Idempotent; does nothing (returns False) where nbgrader no
+    longer calls `jsonschema.validate` through its module-level `jsonschema` name."""
+    return use_nbgrader_jsonschema(_JsonschemaWithCheckedSchemas("jsonschema"))

@@ -9,14 +9,14 @@ from typing import Any
 
 import nbformat
 
-from .cells import nbgrader_meta
+from ..conventions import SETUP_ID, check_id, checked_exercise, nbgrader_meta
 
 #: A solution cell that breaks every trick an honest-looking notebook could play on its own kernel.
 TAMPERING = r'''
 import sys, warnings
 import numpy as np
 import nb_helpers.checks as _checks
-from nb_helpers.checks import engine as _engine
+from nb_helpers.checks import kernel as _engine
 for _name in list(_engine.REGISTRY):        # every check now "passes" in this kernel
     setattr(_checks, _name, lambda f, _n=_name: print(f"{_n}: all 8 checks passed"))
 _engine.run_check = lambda *a, **k: None
@@ -51,8 +51,7 @@ def solution_cell(nb: Any, exercise: str) -> Any:
 
 def exercises(nb: Any) -> list[str]:
     """Exercise ids of a notebook, from its check cells (grade_id `test_<id>`), in order."""
-    return [nbgrader_meta(c)["grade_id"][len("test_"):] for c in nb.cells
-            if nbgrader_meta(c).get("grade") and str(nbgrader_meta(c).get("grade_id", "")).startswith("test_")]
+    return [e for e in map(checked_exercise, nb.cells) if e is not None]
 
 
 def with_wrong_answer(nb: Any, exercise: str, source: str | None = None) -> Any:
@@ -85,10 +84,10 @@ def drill_assignment(source: Any, exercises: list[str], title: str = "Grading dr
     from nbformat.v4 import new_markdown_cell, new_notebook
 
     cells = [new_markdown_cell(f"# {title}")]
-    cells += [copy.deepcopy(c) for c in source.cells if nbgrader_meta(c).get("grade_id") == "setup"]
+    cells += [copy.deepcopy(c) for c in source.cells if nbgrader_meta(c).get("grade_id") == SETUP_ID]
     for exercise in exercises:
         cells.append(copy.deepcopy(solution_cell(source, exercise)))
-        cells += [copy.deepcopy(c) for c in source.cells if nbgrader_meta(c).get("grade_id") == f"test_{exercise}"]
+        cells += [copy.deepcopy(c) for c in source.cells if nbgrader_meta(c).get("grade_id") == check_id(exercise)]
     for cell in cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
@@ -109,10 +108,10 @@ def sample_students(source: Any, blank: Any) -> dict[str, Any]:
 def declared_wrong_answer_source(exercise: str, index: int) -> str:
     """A solution that *is* the check's declared wrong answer number `index` (what a student who made
     that mistake wrote)."""
-    from ..checks.engine import REGISTRY, wrong_answer_ids
+    from ..checks.declaration import REGISTRY, wrong_answer_ids
 
     check = REGISTRY[exercise]
-    return (f"from nb_helpers.checks.engine import REGISTRY as _REGISTRY  # {wrong_answer_ids(check)[index]}\n"
+    return (f"from nb_helpers.checks.declaration import REGISTRY as _REGISTRY  # {wrong_answer_ids(check)[index]}\n"
             f"{check.object_name} = _REGISTRY[{exercise!r}].wrong[{index}].func\n")
 
 
@@ -132,7 +131,8 @@ def _verdict_of(exercise: str, source: str, seed: int) -> tuple[str, str | None]
     """(status, mistake) of the check's verdict on the object `source` defines, with `seed`."""
     import numpy as np
 
-    from ..checks.engine import REGISTRY, check_verdict
+    from ..checks.declaration import REGISTRY
+    from ..checks.kernel import check_verdict
 
     check = REGISTRY[exercise]
     namespace: dict[str, Any] = {"np": np, "__name__": "__synthetic__"}
@@ -156,7 +156,7 @@ def mistakes_class(source: Any, assignment: str, instructor_seed: str, n_student
     expectation is the verdict computed here, in this process, on the same object and seed."""
     import random
 
-    from ..checks.engine import REGISTRY, wrong_answer_ids
+    from ..checks.declaration import REGISTRY, wrong_answer_ids
     from .verdict import grading_seed
 
     rng = random.Random(seed)

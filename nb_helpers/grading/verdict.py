@@ -12,23 +12,23 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from nbformat.v4 import new_output
-from traitlets import Bool, Dict, Enum, Float, Integer, List, Unicode
+from traitlets import Dict, Enum, Float, Unicode
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from ..conventions import CHECK_PREFIX, GRADING_SEED_ENV
 from .cells import nbgrader_meta, student_program
 from .diagnosis import METADATA_KEY
 from .client import ForkServerClient, ForkServerError, shared_client, start_shared_server
 from .execute import RESOURCE_KEY, kernel_stopped
-from .sandbox import bwrap_usable, hidden_paths, sandbox_prefix, warn_unsandboxed
+from .sandbox import SandboxSettings
 
 if TYPE_CHECKING:
-    from ..checks.engine import Verdict
+    from ..checks.outcome import Verdict
+    from ..verdict_status import VerdictStatus
 
 # The checks (NumPy, torch) are imported when the first notebook is graded, not with the
 # configuration: every nbgrader command loads nbgrader_config.py, and most never grade.
-
-CHECK_PREFIX = "test_"
 
 #: Instructor seeds that are no secret: the default and the README's placeholder.
 EXAMPLE_SEEDS = ("", "change-me", "<a secret for this offering>", "a secret for this offering")
@@ -58,7 +58,7 @@ def warn_seed(instructor_seed: str, log: Any) -> None:
 
 def grading_seed(instructor_seed: str, assignment: str, student: str, exercise: str) -> int:
     """Seed of the hidden cases: the same on every regrade, different between students."""
-    from ..checks.engine import case_seed
+    from ..checks.declaration import case_seed
 
     return case_seed(instructor_seed, assignment, student, exercise)
 
@@ -118,11 +118,12 @@ class EarlyVerdicts:
         self.cancelled = True
 
 
-class VerdictPreprocessor(NbGraderPreprocessor):
-    """Grade each check cell (grade_id `test_<exercise>`) from a verdict computed outside the kernel."""
+class VerdictPreprocessor(NbGraderPreprocessor, SandboxSettings):
+    """Grade each check cell (grade_id `test_<exercise>`) from a verdict computed outside the kernel,
+    in the sandbox `SandboxSettings` describes."""
 
     instructor_seed = Unicode(
-        os.environ.get("NB_HELPERS_GRADING_SEED", "change-me"),
+        os.environ.get(GRADING_SEED_ENV, "change-me"),
         help="Secret mixed into the hidden cases' seed (set it per course offering).",
     ).tag(config=True)
     check_timeout = Float(30.0, help="Seconds one exercise's check may run (unless its check sets a time limit "
@@ -130,10 +131,6 @@ class VerdictPreprocessor(NbGraderPreprocessor):
     time_limits = Dict(value_trait=Float(), key_trait=Unicode(),
                        help="Seconds per exercise id, overriding the check's own time limit and check_timeout "
                             "(e.g. {'train_digits': 120.0} for a slower grading machine).").tag(config=True)
-    memory_limit_mb = Integer(2048, help="Extra address space (MiB) a check may allocate; 0 disables.").tag(config=True)
-    sandbox = Bool(True, help="Run students' code under bubblewrap (no network, course files hidden).").tag(config=True)
-    hidden_paths = List(Unicode(), help="More directories students' code must not see (the course root, the "
-                                        "gradebook's folder and the exchange are always hidden).").tag(config=True)
     cell_timeout = Float(10.0, help="Seconds each solution cell above the check may run before it is "
                                      "interrupted (as the kernel interrupts a cell that runs too long).").tag(config=True)
     credit = Enum(["all", "fraction"], "all",
@@ -144,13 +141,7 @@ class VerdictPreprocessor(NbGraderPreprocessor):
                                      "Where it cannot be reached, a server of its own is started.").tag(config=True)
 
     def _command_prefix(self, resources: dict) -> list[str]:
-        if not self.sandbox:
-            return []
-        if not bwrap_usable():
-            warn_unsandboxed(self.log)
-            return []
-        db_url = str(resources.get("nbgrader", {}).get("db_url", ""))
-        return sandbox_prefix(hidden_paths(self.config, db_url, self.hidden_paths))
+        return self.sandbox_command(str(resources.get("nbgrader", {}).get("db_url", "")))
 
     def warm_up(self, db_url: str) -> None:
         """Start the fork server for a course whose gradebook is `db_url` in the background now,
@@ -170,7 +161,7 @@ class VerdictPreprocessor(NbGraderPreprocessor):
     def check_cells(self, nb: Any, resources: dict) -> Iterator[tuple[int, Any, str, dict | None]]:
         """(index, cell, exercise, the request for its verdict, or None for an unknown check) of
         every check cell; also sets the sandbox prefix the requests go through."""
-        from ..checks.engine import REGISTRY
+        from ..checks.declaration import REGISTRY
 
         info = resources.get("nbgrader", {})
         assignment, student = str(info.get("assignment", "")), str(info.get("student", ""))
@@ -198,7 +189,7 @@ class VerdictPreprocessor(NbGraderPreprocessor):
     def time_limit(self, exercise: str) -> float:
         """Seconds the verdict of `exercise` may take: `time_limits`, else its check's own limit, else
         `check_timeout`."""
-        from ..checks.engine import REGISTRY
+        from ..checks.declaration import REGISTRY
 
         if exercise in self.time_limits:
             return float(self.time_limits[exercise])
@@ -237,7 +228,7 @@ class VerdictPreprocessor(NbGraderPreprocessor):
         return nb, resources
 
     @staticmethod
-    def _infrastructure(status: str, output: Any) -> dict:
+    def _infrastructure(status: VerdictStatus, output: Any) -> dict:
         return {"status": status, "mistake": None, "hint": "", "problem": output["evalue"].split(": ", 1)[-1],
                 "message": output["evalue"], "n_cases": 0, "n_failed": 0, "credit": 0.0}
 
@@ -257,8 +248,9 @@ class VerdictPreprocessor(NbGraderPreprocessor):
     def verdict_output(self, exercise: str, request: dict, diagnosis: dict | None = None) -> Any:
         """The check cell's output: the verdict on the outcomes the fork server returns for `request`;
         `diagnosis`, if given, receives the verdict's status, mistake, hint, problem, case counts and credit."""
-        from ..checks import plain
-        from ..checks.engine import REGISTRY, judge
+        from ..checks import outcome
+        from ..checks.declaration import REGISTRY
+        from ..checks.judgement import judge
 
         check = REGISTRY[exercise]
         try:
@@ -277,9 +269,9 @@ class VerdictPreprocessor(NbGraderPreprocessor):
         if status != "ok":
             raise RuntimeError(f"grading infrastructure failed on {exercise}: {reply}")
         cases = check.all_cases(int(request["seed"]))
-        try:
-            outcomes = plain.decode(reply["payload"])
-        except plain.PlainDataError as exc:
+        try:  # sent by the student's process: read as untrusted data, a forged record is a failure
+            outcomes = outcome.from_json(reply["payload"], len(cases))
+        except outcome.OutcomeError as exc:
             return error_output("AssertionError", f"{exercise}: the result of your code could not be read ({exc})")
         verdict: Verdict = judge(check, cases, outcomes, redact=True)
         status = verdict.status
@@ -305,7 +297,7 @@ class VerdictPreprocessor(NbGraderPreprocessor):
 
 def configured_verdicts(config: Any) -> list[type[VerdictPreprocessor]]:
     """The `VerdictPreprocessor` classes (or subclasses) in the configured autograde preprocessors."""
-    from .parallel.record import autograde_preprocessors
+    from .course import autograde_preprocessors
 
     return [cls for cls in autograde_preprocessors(config)
             if isinstance(cls, type) and issubclass(cls, VerdictPreprocessor)]

@@ -17,10 +17,7 @@ Importing the package is cheap (no nbgrader, no Dask): the command starts its lo
 fork server, whose imports take seconds, before it imports anything heavy itself.
 """
 
-import sys
+from ..compat import skip_iri_format_checks
 
-# jsonschema (through nbformat) imports `rfc3987_syntax` when it is installed, which builds ~35 Lark
-# parsers at import time: 1.5-2 s of CPU in every process that reads a notebook, for the `iri` format
-# checks that no notebook schema uses (python-jsonschema/jsonschema#1428). The coordinator and each
-# worker skip it; jsonschema then leaves those two formats unchecked.
-sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+# The coordinator and each worker read notebooks: they skip jsonschema's slow `iri` format checks.
+skip_iri_format_checks()

@@ -30,10 +30,9 @@ from typing import Any, Callable, Iterator
 # only light imports here: nbgrader and Dask load after the local workers' fork server has started
 # (see open_client), so that its imports and the coordinator's run side by side
 from . import environ  # first: it notes this process's environment before Dask can change it
+from ..course import Course, load_course
 from .cluster import ClusterError, open_client, usable_cores
 from .jobs import MAX_ATTEMPTS, GradeJob, GradeResult, read_tree
-
-SEED_ENV = "NB_HELPERS_GRADING_SEED"
 
 
 class UsageError(RuntimeError):
@@ -41,46 +40,10 @@ class UsageError(RuntimeError):
 
 
 @dataclass
-class Course:
-    """The course as `nbgrader autograde` sees it from its root: configuration and directories."""
-
-    config: Any
-    coursedir: Any
-
-
-@dataclass
 class Outcome:
     graded: list[GradeResult] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
-
-
-def load_course(course_dir: Path, db_url: str | None, student: str | None) -> Course:
-    """Load the configuration exactly as `nbgrader autograde` does when run in `course_dir`."""
-    from nbgrader.apps.autogradeapp import AutogradeApp
-    from nbgrader.coursedir import CourseDirectory
-
-    cwd = os.getcwd()
-    os.chdir(course_dir)
-    try:
-        app = AutogradeApp()
-        app.log.setLevel(logging.ERROR)
-        app.initialize([])
-        config = app.config
-        if db_url:
-            config.CourseDirectory.db_url = db_url
-        if student:
-            config.CourseDirectory.student_id = student
-        coursedir = CourseDirectory(config=config, log=app.log)
-        coursedir.root  # noqa: B018 - its default (the working directory) is computed here, in course_dir
-    finally:
-        os.chdir(cwd)
-    config.CourseDirectory.root = coursedir.root  # absolute: the config travels to other folders and hosts
-    # the hidden cases' secret comes from the coordinator's environment, not each worker's
-    seed = os.environ.get(SEED_ENV)
-    if seed and "instructor_seed" not in config.VerdictPreprocessor:
-        config.VerdictPreprocessor.instructor_seed = seed
-    return Course(config=config, coursedir=coursedir)
 
 
 def find_submissions(coursedir: Any, assignment: str) -> dict[str, Path]:

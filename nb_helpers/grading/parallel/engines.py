@@ -9,7 +9,7 @@ Inside `shared_engines()`, a `Gradebook` opened on a URL gets the engine made fo
 first time instead. Nothing else carries over: `Gradebook.close()` still disposes of the engine's
 pool (its connections are closed), and leaving the block disposes of every pool again, so no
 connection stays open between submissions (a worker replaces its scratch gradebook's file before
-each one). `nbgrader_api_with` is the one place that swaps a name of `nbgrader.api` for a block.
+each one). The swap itself is `compat.nbgrader_create_engine`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from __future__ import annotations
 import contextlib
 import threading
 from typing import Any, Iterator
+
+from ..compat import nbgrader_create_engine
 
 _engines: dict[tuple[str, tuple[tuple[str, Any], ...]], Any] = {}
 _lock = threading.Lock()
@@ -34,23 +36,10 @@ def _engine_for(url: Any, **kwargs: Any) -> Any:
 
 
 @contextlib.contextmanager
-def nbgrader_api_with(name: str, replacement: Any) -> Iterator[None]:
-    """Within the block, `nbgrader.api.<name>` (which `Gradebook` looks up when it runs) is `replacement`."""
-    import nbgrader.api
-
-    original = getattr(nbgrader.api, name)
-    setattr(nbgrader.api, name, replacement)
-    try:
-        yield
-    finally:
-        setattr(nbgrader.api, name, original)
-
-
-@contextlib.contextmanager
 def shared_engines() -> Iterator[None]:
     """Within the block, nbgrader's `Gradebook` reuses one engine per URL (see the module docstring)."""
     try:
-        with nbgrader_api_with("create_engine", _engine_for):
+        with nbgrader_create_engine(_engine_for):
             yield
     finally:
         release_connections()

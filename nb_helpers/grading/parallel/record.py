@@ -16,21 +16,11 @@ from typing import Any
 
 import nbformat
 
+from ..course import autograde_preprocessors
 from .jobs import write_tree
 
 PARTIAL = ".partial-"
 OLD = ".old-"
-
-
-def autograde_preprocessors(config: Any, kind: str = "autograde_preprocessors") -> list[Any]:
-    """`Autograde.<kind>` (autograde_ or sanitize_preprocessors) as configured, or nbgrader's
-    default, with names resolved to classes."""
-    from nbgrader.converters import Autograde
-    from traitlets.utils.importstring import import_item
-
-    # nbgrader sets these defaults dynamically (the class attribute's default_value is a sentinel)
-    listed = config.Autograde[kind] if kind in config.Autograde else Autograde.class_traits()[kind].default()
-    return [import_item(p) if isinstance(p, str) else p for p in listed]
 
 
 def gradebook_preprocessors(config: Any) -> list[type]:

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .engines import nbgrader_api_with
+from ..compat import nbgrader_alembic_version
 
 _unsynced: set[str] = set()
 
@@ -58,7 +58,7 @@ def alembic_head() -> str:
 
 def in_process_alembic() -> contextlib.AbstractContextManager[None]:
     """A new gradebook asks `alembic` (a new process, seconds) for its schema revision: ask in-process."""
-    return nbgrader_api_with("get_alembic_version", alembic_head)
+    return nbgrader_alembic_version(alembic_head)
 
 
 def template_gradebook(db_url: str, course_id: str, assignment: str) -> bytes:

@@ -22,12 +22,13 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from ..course import autograde_preprocessors
 from ..frozen import freeze_imports
 from ..schema import check_schemas_once
 from . import environ
 from .engines import shared_engines
 from .jobs import GradeJob, GradeResult, read_tree, write_tree
-from .record import autograde_preprocessors, gradebook_preprocessors
+from .record import gradebook_preprocessors
 from .scratch import without_fsync
 
 warnings.filterwarnings("ignore", message=".*not in session")  # nbgrader on SQLAlchemy 2 (harmless)

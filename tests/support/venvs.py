@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CACHE = REPO / ".cache"
 #: The files a pip install of the package needs (what a clone of the repository provides to pip).
 PACKAGE_FILES = ("pyproject.toml", "README.md", "LICENSE", "nb_helpers")

@@ -47,11 +47,11 @@ import nbformat
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
-from nb_helpers.authoring import setup_cell_source
+from nb_helpers.conventions import setup_cell_source
 from nb_helpers.grading import synthetic
 from nb_helpers.grading.execute import poll_replies_in_slices
 from nb_helpers.grading.parallel.cluster import usable_cores
-from tests.course import LESSONS, REPO, make_course, nbgrader
+from tests.support.course import LESSONS, REPO, make_course, nbgrader
 
 LIMIT_S = 30.0
 

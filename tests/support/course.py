@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -16,7 +19,7 @@ import numpy as np
 
 from nb_helpers.grading.parallel.environ import DASK_NANNY_VARIABLES
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 LESSONS = sorted(p.name for p in (REPO / "solutions").iterdir() if (p / f"{p.name}.ipynb").exists())
 
 
@@ -27,6 +30,36 @@ def make_course(root: Path, lessons: list[str]) -> Path:
     for lesson in lessons:
         shutil.copytree(REPO / "solutions" / lesson, root / "solutions" / lesson, dirs_exist_ok=True)
     return root
+
+
+def released_course(dest: Path, cache: Path, *, lessons: tuple[str, ...] = (), drills: dict[str, Any] | None = None,
+                    config: str = "") -> Path:
+    """A course at `dest`: the repository's nbgrader config followed by `config`, the sources of
+    `lessons` and of `drills` (assignment name -> source notebook), each released by `nbgrader
+    generate_assignment`. Each distinct course is released once per test run, under `cache` (shared
+    by the xdist workers: a lock serialises builders), and `dest` is a copy."""
+    import nbformat
+
+    drills = drills or {}
+    spec = json.dumps({"config": (REPO / "nbgrader_config.py").read_text() + config, "lessons": sorted(lessons),
+                       "drills": {name: nbformat.writes(nb) for name, nb in sorted(drills.items())}}, sort_keys=True)
+    built = cache / hashlib.sha256(spec.encode()).hexdigest()[:16]
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(built.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (built / ".released").exists():
+            shutil.rmtree(built, ignore_errors=True)
+            make_course(built, list(lessons))
+            with open(built / "nbgrader_config.py", "a") as file:
+                file.write(config)
+            for name, nb in drills.items():
+                (built / "solutions" / name).mkdir(parents=True)
+                nbformat.write(nb, built / "solutions" / name / f"{name}.ipynb")
+            for assignment in [*lessons, *drills]:
+                nbgrader(built, "generate_assignment", assignment, "--force")
+            (built / ".released").touch()
+    shutil.copytree(built, dest, ignore=shutil.ignore_patterns(".released"))
+    return dest
 
 
 def instructor_env(**extra: str) -> dict[str, str]:
@@ -75,8 +108,8 @@ def student_notebook(lesson: str, keep_tags: bool = True) -> Any:
 
 def check_cells(nb: Any) -> dict[int, str]:
     """{cell index: exercise id} of the notebook's check cells (nbgrader grade_id `test_<id>`)."""
-    from nb_helpers.grading.cells import nbgrader_meta
+    from nb_helpers.conventions import CHECK_PREFIX, nbgrader_meta
 
-    return {i: str(nbgrader_meta(c)["grade_id"])[len("test_"):] for i, c in enumerate(nb.cells)
+    return {i: str(nbgrader_meta(c)["grade_id"])[len(CHECK_PREFIX):] for i, c in enumerate(nb.cells)
             if c.cell_type == "code" and nbgrader_meta(c).get("grade")
-            and str(nbgrader_meta(c).get("grade_id", "")).startswith("test_")}
+            and str(nbgrader_meta(c).get("grade_id", "")).startswith(CHECK_PREFIX)}

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from tests.course import LESSONS, REPO
+from tests.support.course import LESSONS, REPO
 
 ARTIFACTS = REPO / "artifacts" / "browser"
 CHROMIUM_ARGS = [

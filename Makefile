@@ -48,8 +48,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 # loadgroup: tests that share an expensive fixture (a graded class) or a notebook's kernel run on one
-# worker together; all others spread over both (tests/conftest.py groups them).
-PYTEST_XDIST := -n 2 --dist loadgroup
+# worker together; all others spread over both, longest first (tests/conftest.py groups and orders them).
+PYTEST_XDIST := -n 2 --dist loadgroup --no-loadscope-reorder
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_XDIST) $(PYTEST_NBVAL) $(PYTEST_EXTRA) tests solutions

@@ -145,6 +145,15 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group(f"nbval-{Path(str(item.path)).stem}"))
         for lesson in lessons_of(item):
             item.add_marker(lesson_marker(lesson))
-    for item, group in shared_fixture_groups(items).items():
+    groups = shared_fixture_groups(items)
+    for item, group in groups.items():
         item.add_marker(pytest.mark.xdist_group(group))
+    # The longest work first, so that no worker is left with a graded class while the other idles:
+    # slow tests that share a fixture (a graded class), then other slow tests and notebooks, then the
+    # rest (the Makefile keeps this order: --no-loadscope-reorder).
+    def cost_class(item: pytest.Item) -> int:
+        slow = item.get_closest_marker("slow") is not None
+        return 0 if slow and item in groups else 1 if slow or type(item).__name__ == "IPyNbCell" else 2
+
+    items.sort(key=cost_class)
 

@@ -192,10 +192,15 @@ def classes(tmp_path_factory, released_course):
     for root in (serial, parallel):
         for student, nb in notebooks.items():
             synthetic.write_submission(nb, root, student, "drill")
-    serial_run = nbgrader(serial, "autograde", "drill", "--force", env={"NB_HELPERS_GRADING_SEED": "change-me"})
-    nbgrader(serial, "autograde", "drill", "--force")  # regraded with the real seed
+    # Two students (two notebooks in one process) graded with the example seed, for its warning; then
+    # the whole class with the real seed.
+    two = "s00[01]"
+    serial_run = nbgrader(serial, "autograde", "drill", "--force", "--student", two,
+                          env={"NB_HELPERS_GRADING_SEED": "change-me"})
+    nbgrader(serial, "autograde", "drill", "--force")
     parallel_run = subprocess.run([sys.executable, "-m", "nb_helpers.grading.parallel.cli", "drill", "--no-progress",
-                                   "--workers", "2"], cwd=parallel, env=instructor_env(NB_HELPERS_GRADING_SEED="change-me"),
+                                   "--workers", "2", "--student", two], cwd=parallel,
+                                  env=instructor_env(NB_HELPERS_GRADING_SEED="change-me"),
                                   capture_output=True, text=True, timeout=900)
     assert parallel_run.returncode == 0, parallel_run.stderr[-3000:]
     subprocess.run([sys.executable, "-m", "nb_helpers.grading.parallel.cli", "drill", "--no-progress", "--force",

@@ -1,5 +1,5 @@
 r"""Model capacity on a 1-D regression problem (lesson 02): generated data, polynomial fits, the
-model-complexity graph, the bias–variance decomposition and double descent (NumPy only).
+model-complexity graph and the bias–variance decomposition (NumPy only).
 
 Polynomial degree is the capacity knob: fitting 16 polynomials takes milliseconds, which lets the
 lesson's widget (`nb_helpers.widgets.capacity_widget`) redraw instantly; the neural-network
@@ -12,8 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["true_curve", "make_curve_data", "poly_fit", "poly_predict", "complexity_curve", "bias_variance",
-           "double_descent"]
+__all__ = ["true_curve", "make_curve_data", "poly_fit", "poly_predict", "complexity_curve", "bias_variance"]
 
 
 def true_curve(x: np.ndarray) -> np.ndarray:
@@ -79,28 +78,3 @@ def bias_variance(degrees: Sequence[int], n_train: int = 25, n_sets: int = 200, 
     return {"degree": np.asarray(degrees), "bias2": bias2, "bias2_raw": bias2_raw, "variance": var, "noise": np.full(len(degrees), noise ** 2),
             "expected_mse": bias2 + var + noise ** 2}
 
-
-def double_descent(n_train: int = 30, widths: Sequence[int] = (), n_repeats: int = 10, noise: float = 0.3,
-                   seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    r"""Random-ReLU-feature regression with the minimum-norm least-squares fit, as a function of the
-    number of features p (a one-hidden-layer network whose first layer is frozen at random values):
-    $\hat y = \mathrm{ReLU}(xW + b)\,\hat a$, $\hat a = \arg\min \lVert a\rVert$ s.t. the training MSE is minimal.
-    Returns (widths, mean training MSE, mean test MSE) over `n_repeats` draws.
-    """
-    rng = np.random.default_rng(seed)
-    widths = np.asarray(list(widths) or [2, 5, 10, 15, 20, 25, 28, 30, 32, 35, 40, 60, 100, 200, 400])
-    x_test = np.linspace(-1.0, 1.0, 400)
-    train_err = np.zeros(widths.size)
-    test_err = np.zeros(widths.size)
-    for _ in range(n_repeats):
-        x = rng.uniform(-1.0, 1.0, size=n_train)
-        y = true_curve(x) + rng.normal(0.0, noise, size=n_train)
-        W = rng.normal(0.0, 3.0, size=int(widths.max()))
-        b = rng.uniform(-3.0, 3.0, size=int(widths.max()))
-        for i, p in enumerate(widths):
-            feats = np.maximum(np.outer(x, W[:p]) + b[:p], 0.0)
-            a = np.linalg.lstsq(feats, y, rcond=None)[0]
-            train_err[i] += np.mean((feats @ a - y) ** 2) / n_repeats
-            test_feats = np.maximum(np.outer(x_test, W[:p]) + b[:p], 0.0)
-            test_err[i] += np.mean((test_feats @ a - true_curve(x_test)) ** 2) / n_repeats
-    return widths, train_err, test_err

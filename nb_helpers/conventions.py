@@ -3,14 +3,17 @@ the progress table and the tests.
 
 - The setup cell: the lesson's first code cell, locked, with nbgrader grade_id `SETUP_ID`. Its text
   is `setup_cell_source()`: `python -m nb_helpers.authoring sync` writes it into every notebook, and
-  the verdict fork server runs it once for every submission that kept it.
+  the verdict fork server runs it once, when it starts: the child of every submission that kept that
+  text starts from the result (`nb_helpers.grading.forkserver`).
 - A check cell: a graded code cell whose grade_id is `check_id(exercise)`, i.e. `CHECK_PREFIX` and
-  the exercise id (`test_relu`); `checked_exercise(cell)` reads the id back. It is tagged `CHECK_TAG`,
+  the exercise id (`test_relu`); `checked_exercise(cell)` reads the id back, `check_cells(nb)` lists them. It is tagged `CHECK_TAG`,
   so that JupyterLab's Run All goes on past a check that fails.
 - A solution cell: a code cell with nbgrader `solution: true`; its grade_id is that of the first
   exercise it defines.
 - `DEFAULT_PREAMBLE`: the imports the grader runs in place of a setup cell a submission has lost.
 - `GRADING_SEED_ENV`: the environment variable that holds the instructor's secret seed.
+- `NBGRADER_EXECUTION_ENV`: the environment variable nbgrader sets while it executes a notebook
+  (read through `nb_helpers.checks.kernel.grading`).
 
 Importing this module is cheap (no NumPy, torch, nbgrader or matplotlib): the verdict fork server
 and the student's kernel import it.
@@ -31,6 +34,8 @@ CHECK_PREFIX = "test_"
 CHECK_TAG = "raises-exception"
 #: Environment variable holding the secret that seeds the hidden cases of a course offering.
 GRADING_SEED_ENV = "NB_HELPERS_GRADING_SEED"
+#: Environment variable nbgrader sets, to "validate" or "autograde", in the kernel it executes a notebook in.
+NBGRADER_EXECUTION_ENV = "NBGRADER_EXECUTION"
 
 #: The libraries every lesson imports under the same names.
 LIBRARY_IMPORTS = """\
@@ -96,3 +101,8 @@ def checked_exercise(cell: Any) -> str | None:
     if cell.get("cell_type") != "code" or not meta.get("grade") or not grade_id.startswith(CHECK_PREFIX):
         return None
     return grade_id[len(CHECK_PREFIX):]
+
+
+def check_cells(nb: Any) -> list[tuple[str, Any]]:
+    """(exercise, cell) of the notebook's check cells (`checked_exercise`), in notebook order."""
+    return [(exercise, cell) for cell in nb.cells if (exercise := checked_exercise(cell)) is not None]

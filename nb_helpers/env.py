@@ -10,10 +10,11 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .grading.compat import inductor_deterministic
+from .compat import inductor_deterministic
+from .conventions import NBGRADER_EXECUTION_ENV
 
 #: True while nbgrader executes the notebook (autograde / validate): lessons may skip slow demos.
-GRADING = bool(os.environ.get("NBGRADER_EXECUTION"))
+GRADING = bool(os.environ.get(NBGRADER_EXECUTION_ENV))
 
 _thread_limits: Any = None
 

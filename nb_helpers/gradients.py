@@ -60,6 +60,11 @@ def deep_mlp(depth: int = 10, width: int = 64, activation: str = "sigmoid", init
     "xavier" uses `xavier_normal_` ($\mathcal N(0, 2/(\text{fan\_in}+\text{fan\_out}))$). The hidden
     weights are then multiplied by `gain` (gain > 1 makes gradients explode). Biases start at 0
     unless init is "default". Built from its own seeded generator: the global RNG is untouched.
+
+    Not `nb_helpers.training.mlp`, on purpose: the experiments read layers by name (`fc1`, `act1`, …,
+    `out`: `weight_grad_profile`, `capture_activations`), compute in float64, re-initialise every
+    layer from `seed` (with `gain`) without drawing from the global RNG, whereas `training.mlp` builds
+    an unnamed float32 `nn.Sequential` with PyTorch's initialisation drawn from the global RNG.
     """
     gen = torch.Generator().manual_seed(seed)
     layers: OrderedDict[str, nn.Module] = OrderedDict()

@@ -83,7 +83,7 @@ PART_COLORS = {"train": PALETTE["blue"], "val": PALETTE["orange"], "test": PALET
 _CODES = {"train": 0, "val": 1, "test": 2, "unused": 3}
 
 
-def assignment(n: int, train: np.ndarray | None = None, val: np.ndarray | None = None,
+def split_labels(n: int, train: np.ndarray | None = None, val: np.ndarray | None = None,
                test: np.ndarray | None = None) -> np.ndarray:
     """Label each of n indices 'train', 'val', 'test' or 'unused' (for `plot_index_bars`)."""
     out = np.full(n, "unused", dtype=object)

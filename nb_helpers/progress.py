@@ -28,7 +28,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from .conventions import checked_exercise
+from .conventions import check_cells
 
 __all__ = ["Row", "Progress", "progress", "report", "from_notebook", "detect_lesson",
            "PASSED", "FAILING", "NOT_STARTED", "NOT_CHECKED"]
@@ -248,10 +248,7 @@ def from_notebook(nb: Any, lesson: str | None = None) -> Progress:
     autograde wrote there): a printed verdict (the pass line) is ✓, NotImplementedError ·, any other
     error ✗ with the first line of its message, a check cell without output · (not graded)."""
     rows = []
-    for cell in nb.cells:
-        exercise = checked_exercise(cell)
-        if exercise is None:
-            continue
+    for exercise, cell in check_cells(nb):
         outputs = cell.get("outputs", [])
         errors = [o for o in outputs if o.get("output_type") == "error"]
         printed = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
@@ -274,7 +271,7 @@ def from_notebook(nb: Any, lesson: str | None = None) -> Progress:
 
 def notebook_order(nb: Any) -> list[str]:
     """The exercises of a lesson notebook in the order of their check cells (nbgrader `test_<id>`)."""
-    return [e for e in map(checked_exercise, nb.cells) if e is not None]
+    return [exercise for exercise, _ in check_cells(nb)]
 
 
 def write_order(solutions: str = "solutions") -> str:

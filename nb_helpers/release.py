@@ -1,7 +1,8 @@
 """Where the course lives: the single source of truth for the repository URL and release tag.
 
-The setup cell of every lesson and its "Open in Colab" badge are generated from these values
-(`tools/sync_notebooks.py`); a test fails when a notebook disagrees with them.
+The setup cell of every lesson (`conventions.setup_cell_source`) and its "Open in Colab" badge are
+generated from these values (`python -m nb_helpers.authoring sync`); a test fails when a notebook
+disagrees with them.
 """
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ import nbformat
 import pytest
 
 from nb_helpers.grading import synthetic
-from nb_helpers.grading.cells import nbgrader_meta
-from tests.conftest import require_tool
+from nb_helpers.conventions import nbgrader_meta
+from tests.support.requirements import require_tool
 from tests.support.course import REPO, nbgrader
 
 pytestmark = pytest.mark.slow
@@ -52,11 +52,11 @@ torch.testing.assert_close = lambda *a, **k: None
 """
 PATCH_HELPERS = """
 import nb_helpers.checks as _checks
-from nb_helpers.checks import kernel as _engine
-for _name in list(_engine.REGISTRY):
+from nb_helpers.checks import judgement as _judgement, kernel as _kernel
+for _name in list(_kernel.REGISTRY):
     setattr(_checks, _name, lambda f, _n=_name: print(f"{_n}: all 6 checks passed"))
-_engine.judge = lambda *a, **k: None
-_engine.run_check = lambda *a, **k: None
+_judgement.judge = lambda *a, **k: None
+_kernel.run_check = lambda *a, **k: None
 """
 PATCH_IPYTHON = """
 import sys

@@ -8,16 +8,15 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.course import REPO
 
 
 def loaded_after(code: str) -> list[str]:
     """The `nb_helpers` modules a fresh interpreter has loaded after running `code` in the repository root."""
     script = textwrap.dedent(code) + "\nimport sys, json\nprint(json.dumps(sorted(m for m in sys.modules if m.startswith('nb_helpers'))))\n"
     env = dict(os.environ, OMP_NUM_THREADS="1", MPLBACKEND="Agg")
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])

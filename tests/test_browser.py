@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.conftest import require_playwright
+from tests.support.requirements import require_playwright
 from tests.support.course import LESSONS
 from nb_helpers.checks.kernel import not_implemented_line
 from tests.support.lab_browser import (

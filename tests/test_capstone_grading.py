@@ -10,7 +10,7 @@ import re
 import pytest
 
 from nb_helpers.grading import synthetic
-from nb_helpers.conventions import CHECK_PREFIX, check_id, nbgrader_meta
+from nb_helpers.conventions import check_id, nbgrader_meta
 from tests.support.course import REPO, nbgrader
 
 pytestmark = pytest.mark.slow
@@ -80,11 +80,12 @@ def graded(tmp_path_factory, released_course):
 
 
 def points(root, student: str) -> dict[str, float]:
+    """{grade_id: score} of the student's graded cells (the check cells, `check_id(exercise)`)."""
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         nb = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
-        return {g.name[len(CHECK_PREFIX):]: g.score for g in nb.grades}
+        return {g.name: g.score for g in nb.grades}
 
 
 def check_output(root, student: str, exercise: str) -> str:
@@ -95,7 +96,7 @@ def check_output(root, student: str, exercise: str) -> str:
 
 def test_the_solution_scores_full_marks(graded):
     root, exercises, _ = graded
-    assert points(root, "solution") == {e: 1.0 for e in exercises}
+    assert points(root, "solution") == {check_id(e): 1.0 for e in exercises}
     output = check_output(root, "solution", "train_digits")
     assert re.fullmatch(r"train_digits: passed — accuracy 0\.9[5-9]\d on 400 hidden test digits it never saw "
                         r"\(threshold 0\.95\), 19,210 parameters\n", output), output
@@ -104,7 +105,7 @@ def test_the_solution_scores_full_marks(graded):
 @pytest.mark.parametrize("student", sorted(ANSWERS))
 def test_a_failing_capstone_costs_its_point_only_and_says_why(graded, student):
     root, exercises, _ = graded
-    assert points(root, student) == {e: 0.0 if e == "train_digits" else 1.0 for e in exercises}
+    assert points(root, student) == {check_id(e): 0.0 if e == "train_digits" else 1.0 for e in exercises}
     output = check_output(root, student, "train_digits")
     assert REASONS[student] in output, output
 

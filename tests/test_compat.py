@@ -1,4 +1,4 @@
-"""The third-party internals `nb_helpers.grading.compat` replaces, and those the course's subclasses
+"""The third-party internals `nb_helpers.compat` replaces, and those the course's subclasses
 override, still have the shape relied on; the installed versions are among those verified."""
 
 from __future__ import annotations
@@ -8,13 +8,11 @@ import re
 import subprocess
 import sys
 import tomllib
-from pathlib import Path
 
 import pytest
 
-from nb_helpers.grading import compat
-
-REPO = Path(__file__).resolve().parents[1]
+from nb_helpers import compat
+from tests.support.course import REPO
 
 
 def source(obj) -> str:
@@ -38,7 +36,7 @@ def test_an_unverified_version_names_the_patches_to_recheck(monkeypatch):
 
     installed = metadata.version("nbgrader")
     [problem] = compat.unverified_versions()
-    assert problem.startswith(f"nbgrader {installed} is not a version nb_helpers.grading.compat was verified on")
+    assert problem.startswith(f"nbgrader {installed} is not a version nb_helpers.compat was verified on")
     assert "re-check use_nbgrader_jsonschema, nbgrader_create_engine, nbgrader_alembic_version" in problem
     assert problem.endswith("and update VERIFIED")
 
@@ -61,7 +59,7 @@ def test_the_verified_nbgrader_versions_are_within_the_package_bounds():
 
 
 def test_importing_compat_imports_no_third_party_library():
-    probe = ("import sys\nimport nb_helpers.grading.compat\n"
+    probe = ("import sys\nimport nb_helpers.compat\n"
              "print(sorted(m for m in ('nbgrader', 'jsonschema', 'jupyter_client', 'nbclient', 'sqlalchemy', 'torch',"
              " 'numpy', 'traitlets') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True)
@@ -182,7 +180,7 @@ def test_jsonschema_imports_rfc3987_syntax_for_its_iri_checks_only_and_without_i
 
     text = source(formats)
     assert "with suppress(ImportError):\n        from rfc3987_syntax import" in text
-    probe = ("from nb_helpers.grading import compat\n"
+    probe = ("from nb_helpers import compat\n"
              "compat.skip_iri_format_checks()\n"
              "import sys, jsonschema\n"
              "jsonschema.validate({'a': 1}, {'type': 'object', 'properties': {'a': {'type': 'integer'}}})\n"

@@ -23,6 +23,7 @@ from nb_helpers.grading import diagnosis, synthetic
 from nb_helpers.grading.diagnosis import METADATA_KEY, Row, load, record, replace_student
 from nb_helpers.grading.verdict import seed_warning, warn_seed
 from nb_helpers.conventions import check_id
+from nb_helpers.verdict_status import VERDICT_STATUSES
 from tests.support.course import REPO, instructor_env, nbgrader
 
 DRILL = ["sigmoid", "relu", "softmax", "cross_entropy", "numerical_gradient"]
@@ -216,7 +217,7 @@ def test_serial_and_parallel_autograde_record_what_each_student_got_wrong(classe
     assert recorded(parallel) == expected
     assert grades(serial) == grades(parallel)
     rows = load(f"sqlite:///{serial / 'gradebook.db'}", "drill")
-    assert {r.status for r in rows} <= set(diagnosis.STATUSES)
+    assert {r.status for r in rows} <= set(VERDICT_STATUSES)
     for r in rows:
         assert r.score == (r.max_score if r.status == "passed" else 0.0)
         if r.status == "failed":

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from nb_helpers import checks  # noqa: F401
-from nb_helpers.checks import plain
+from nb_helpers.checks import outcome, plain
 from nb_helpers.checks.declaration import REGISTRY
 from nb_helpers.checks.judgement import judge
-from nb_helpers.conventions import CHECK_PREFIX, DEFAULT_PREAMBLE
+from nb_helpers.conventions import DEFAULT_PREAMBLE, checked_exercise
 from nb_helpers.grading.client import ForkServerClient
 
 GOOD_SIGMOID = '''
@@ -40,7 +40,8 @@ def grade(fork_server, cells, exercise="sigmoid", seed=1, timeout=10.0, memory_m
     if reply["status"] != "ok":
         return reply["status"], None
     check = REGISTRY[exercise]
-    return "ok", judge(check, check.all_cases(seed), plain.decode(reply["payload"]), redact=True)
+    cases = check.all_cases(seed)
+    return "ok", judge(check, cases, outcome.from_json(reply["payload"], len(cases)), redact=True)
 
 
 def test_correct_answer_passes(fork_server):
@@ -190,7 +191,7 @@ def test_plain_round_trip_keeps_types_shapes_and_values():
 @pytest.fixture(scope="module")
 def sandboxed(tmp_path_factory):
     from nb_helpers.grading.sandbox import sandbox_prefix
-    from tests.conftest import require_tool
+    from tests.support.requirements import require_tool
     from tests.support.course import REPO
 
     require_tool("bwrap", "the grading sandbox")
@@ -335,15 +336,15 @@ def solution_requests(lesson):
     """One request per exercise of a lesson's solution notebook, as the grader builds them."""
     import nbformat
 
-    from nb_helpers.grading.cells import nbgrader_meta, student_program
+    from nb_helpers.grading.cells import student_program
     from tests.support.course import REPO
 
     nb = nbformat.read(REPO / "solutions" / lesson / f"{lesson}.ipynb", as_version=4)
     for index, cell in enumerate(nb.cells):
-        grade_id = str(nbgrader_meta(cell).get("grade_id", ""))
-        if cell.cell_type == "code" and grade_id.startswith(CHECK_PREFIX):
+        exercise = checked_exercise(cell)
+        if exercise is not None:
             setup, cells = student_program(nb, before=index)
-            yield {"exercise": grade_id[len(CHECK_PREFIX):], "seed": 7, "setup": setup, "cells": cells, "cwd": os.getcwd(),
+            yield {"exercise": exercise, "seed": 7, "setup": setup, "cells": cells, "cwd": os.getcwd(),
                    "timeout": 30.0, "memory_mb": 2048, "cell_timeout": 10.0}
 
 
@@ -394,7 +395,8 @@ def test_a_cell_drawing_random_numbers_sees_the_same_generators_either_way(fork_
 
 def verdict_of(req, reply):
     check = REGISTRY[req["exercise"]]
-    return judge(check, check.all_cases(req["seed"]), plain.decode(reply["payload"]), redact=True)
+    cases = check.all_cases(req["seed"])
+    return judge(check, cases, outcome.from_json(reply["payload"], len(cases)), redact=True)
 
 
 def test_what_a_child_does_to_the_prepared_module_does_not_reach_the_next(fork_server):

@@ -2,8 +2,8 @@
 
 A reference module is one that holds the `reference` of a registered check. Importing it must not
 import matplotlib or ipywidgets: figures, widgets and demos live in their own modules (`plots`,
-`widgets`, `regularization_demos`, `ravine`, `optimizer_race`), so that the checks and the grader
-load only what they compare with.
+`widgets`, `complexity`, `regularization_demos`, `ravine`, `optimizer_race`), so that the checks and
+the grader load only what they compare with.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import pytest
 
 import nb_helpers.checks as checks
 
-#: Modules that draw or build widgets (never a reference module).
-FIGURE_MODULES = {"nb_helpers.plots", "nb_helpers.widgets"}
+#: Modules of figures, widgets and the lessons' demos (never a reference module).
+FIGURE_MODULES = {"nb_helpers.plots", "nb_helpers.widgets", "nb_helpers.complexity", "nb_helpers.regularization_demos",
+                  "nb_helpers.ravine", "nb_helpers.optimizer_race"}
 
 
 def reference_modules() -> list[str]:

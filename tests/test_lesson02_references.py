@@ -517,7 +517,7 @@ def test_solution_notebook_passes_through_the_grading_path(exercise):
     """The fork-server child runs the notebook's setup and solution cells; the judge compares plain data."""
     import nbformat
 
-    from nb_helpers.checks import plain
+    from nb_helpers.checks import outcome
     from nb_helpers.grading.cells import student_program
     from nb_helpers.grading.forkserver import handle
 
@@ -530,7 +530,8 @@ def test_solution_notebook_passes_through_the_grading_path(exercise):
                     "timeout": 60, "memory_mb": 2048})
     assert reply["status"] == "ok", reply
     check = REGISTRY[exercise]
-    verdict = judge(check, check.all_cases(seed), plain.decode(reply["payload"]), redact=True)
+    cases = check.all_cases(seed)
+    verdict = judge(check, cases, outcome.from_json(reply["payload"], len(cases)), redact=True)
     assert verdict.passed, verdict.message
 
 

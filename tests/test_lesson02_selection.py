@@ -297,19 +297,18 @@ def test_paired_bootstrap_uses_the_resamples_of_bootstrap_ci():
 def test_at_grading_each_new_exercise_is_judged_with_the_references_of_the_functions_it_calls(fork_server):
     """In the sandboxed child, wrong `kfold_indices`, `mse` and `cross_val_score` above them cost nothing to
     `cross_val_score` and `grid_search_cv`: isolation binds those names to the references."""
-    import json
     import os
 
-    from nb_helpers.checks import plain
+    from nb_helpers.checks import outcome
     from nb_helpers.checks.declaration import REGISTRY
     from nb_helpers.checks.judgement import judge
     from nb_helpers.conventions import DEFAULT_PREAMBLE
+    from nb_helpers.grading import synthetic
     from tests.support.course import REPO
 
     lesson = "02_training_neural_networks"
-    nb = json.loads((REPO / "solutions" / lesson / f"{lesson}.ipynb").read_text())
-    solutions = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"]) for c in nb["cells"]
-                 if c["cell_type"] == "code" and c["metadata"].get("nbgrader", {}).get("solution")}
+    nb = synthetic.read(REPO / "solutions" / lesson / f"{lesson}.ipynb")
+    solutions = {e: synthetic.solution_cell(nb, e).source for e in ("cross_val_score", "grid_search_cv", "bootstrap_ci")}
     wrong = ["def kfold_indices(n, k, shuffle=False, seed=None):\n    return []\n",
              "def mse(y_true, y_pred):\n    return 0.0\n"]
     for exercise, cells in (
@@ -321,7 +320,8 @@ def test_at_grading_each_new_exercise_is_judged_with_the_references_of_the_funct
                                      "cwd": os.getcwd(), "timeout": 20.0, "memory_mb": 2048, "cell_timeout": 0.0})
         assert reply["status"] == "ok", reply
         check = REGISTRY[exercise]
-        verdict = judge(check, check.all_cases(7), plain.decode(reply["payload"]), redact=True)
+        cases = check.all_cases(7)
+        verdict = judge(check, cases, outcome.from_json(reply["payload"], len(cases)), redact=True)
         assert verdict.passed, verdict.message
 
 

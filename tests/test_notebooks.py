@@ -12,7 +12,7 @@ import pytest
 
 from nb_helpers import __version__, checks  # noqa: F401 - registers the checks
 from nb_helpers.authoring import badge_markdown
-from nb_helpers.conventions import CHECK_PREFIX, SETUP_ID, check_id, nbgrader_meta, setup_cell_source
+from nb_helpers.conventions import SETUP_ID, checked_exercise, is_solution_cell, nbgrader_meta, setup_cell_source
 from nb_helpers.checks.declaration import REGISTRY
 from nb_helpers.release import REPOSITORY, TAG, install_spec
 from tests.support.course import LESSONS, REPO
@@ -46,11 +46,10 @@ def test_setup_cell_badge_and_release_metadata_are_generated_from_one_source(les
 def test_every_exercise_of_the_lesson_has_a_solution_cell_and_a_locked_one_point_check(lesson):
     nb = solution(lesson)
     declared = {c.id for c in REGISTRY.values() if c.lesson == lesson}
-    check_cells = {nbgrader_meta(c)["grade_id"]: c for c in nb.cells if nbgrader_meta(c).get("grade")}
-    assert set(check_cells) == {check_id(i) for i in declared}
-    for grade_id, cell in check_cells.items():
+    check_cells = {checked_exercise(c): c for c in nb.cells if nbgrader_meta(c).get("grade")}
+    assert set(check_cells) == declared
+    for exercise, cell in check_cells.items():
         meta = nbgrader_meta(cell)
-        exercise = grade_id[len(CHECK_PREFIX):]
         assert meta["locked"] and meta["points"] == 1 and not meta["solution"]
         assert cell.source == f"checks.{exercise}({REGISTRY[exercise].object_name})"
     solution_ids = [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c).get("solution")]
@@ -60,7 +59,7 @@ def test_every_exercise_of_the_lesson_has_a_solution_cell_and_a_locked_one_point
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_solutions_are_written_inside_function_bodies_after_the_docstring(lesson):
     for cell in solution(lesson).cells:
-        if not nbgrader_meta(cell).get("solution"):
+        if not is_solution_cell(cell):
             continue
         tree = ast.parse(cell.source)
         lines = cell.source.splitlines()

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from nb_helpers.grading import synthetic
-from tests.conftest import require_tool
+from tests.support.requirements import require_tool
 from tests.support.course import instructor_env, nbgrader
 
 pytestmark = pytest.mark.slow

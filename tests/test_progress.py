@@ -18,7 +18,7 @@ from nb_helpers.checks.kernel import LAST_VERDICTS, run_check
 from nb_helpers.progress import (
     FAILING, GRADING_LINE, NOT_CHECKED, NOT_STARTED, PASSED, Row, detect_lesson, from_notebook, report,
 )
-from nb_helpers.conventions import check_id
+from nb_helpers.conventions import CHECK_TAG, check_id, is_setup_cell
 from tests.support.course import LESSONS, REPO
 
 LESSON = "01_activation_functions"
@@ -198,7 +198,7 @@ def test_the_course_config_registers_the_feedback_table():
 
 def setup_source() -> str:
     nb = nbformat.read(REPO / "solutions" / LESSON / f"{LESSON}.ipynb", as_version=4)
-    return next(c.source for c in nb.cells if c.get("id") == "setup")
+    return next(c.source for c in nb.cells if is_setup_cell(c))
 
 
 def scenario_notebook() -> Any:
@@ -206,7 +206,7 @@ def scenario_notebook() -> Any:
     from nbformat.v4 import new_code_cell, new_notebook
 
     cells = [new_code_cell(setup_source(), id="setup"), new_code_cell(STUDENT, id="student"),
-             new_code_cell("checks.sigmoid(sigmoid)", id="test-sigmoid", metadata={"tags": ["raises-exception"]}),
+             new_code_cell("checks.sigmoid(sigmoid)", id="test-sigmoid", metadata={"tags": [CHECK_TAG]}),
              new_code_cell("import nb_helpers\n\nnb_helpers.progress()", id="code-progress")]
     return new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                                "language": "python"}})
@@ -217,7 +217,7 @@ def test_in_a_kernel_the_table_is_shown_as_html_and_text(tmp_path):
     from tests.test_run_all import execute
 
     nb = scenario_notebook()
-    execute(nb, tmp_path, nbgrader_execution=None, allow_errors=True)
+    execute(nb, tmp_path, nbgrader_execution=None)
     assert [o.ename for o in nb.cells[2].outputs if o.output_type == "error"] == ["AssertionError"]
     (output,) = nb.cells[3].outputs
     assert output.output_type == "display_data"
@@ -225,7 +225,7 @@ def test_in_a_kernel_the_table_is_shown_as_html_and_text(tmp_path):
     assert output.data["text/html"] == report(namespace=student_namespace()).html()
 
     nb = scenario_notebook()
-    execute(nb, tmp_path, nbgrader_execution="validate", allow_errors=True)
+    execute(nb, tmp_path, nbgrader_execution="validate")
     assert [o.get("text") for o in nb.cells[3].outputs] == [GRADING_LINE + "\n"]
 
 
@@ -260,7 +260,7 @@ def test_each_lesson_ends_with_progress(lesson):
 
 @pytest.fixture(scope="module")
 def lab_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any]]:
-    from tests.conftest import require_playwright
+    from tests.support.requirements import require_playwright
     from tests.support.lab_browser import ARTIFACTS, CHROMIUM_ARGS, start_lab, stop_lab
 
     chromium, sync_playwright = require_playwright("browser test of progress() in JupyterLab")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REQUIRE_ALL
+from tests.support.requirements import REQUIRE_ALL
 from tests.support.venvs import REPO, cached_venv, clean_env, package_copy, pip, python_in, site_packages
 
 pytestmark = pytest.mark.slow

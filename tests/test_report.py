@@ -16,7 +16,7 @@ import pytest
 from nb_helpers.grading import synthetic
 from nb_helpers.grading.diagnosis import Row
 from nb_helpers.grading.report import analyse
-from tests.conftest import require_playwright
+from tests.support.requirements import require_playwright
 from tests.support.course import REPO, instructor_env, nbgrader
 
 SEED = "test-seed"

@@ -31,13 +31,15 @@ KERNEL_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THRE
               "PYDEVD_DISABLE_FILE_VALIDATION": "1", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
 
 
-def execute(nb: nbformat.NotebookNode, workdir: Path, nbgrader_execution: str) -> None:
+def execute(nb: nbformat.NotebookNode, workdir: Path, nbgrader_execution: str | None) -> None:
     """Execute `nb` in place with this environment's kernel and `NBGRADER_EXECUTION` set to
-    `nbgrader_execution`, every cell even after an error (as nbgrader does)."""
+    `nbgrader_execution` (unset when None), every cell even after an error (as nbgrader does)."""
     from nbclient import NotebookClient
 
     env = dict(os.environ, **KERNEL_ENV)
-    env["NBGRADER_EXECUTION"] = nbgrader_execution
+    env.pop("NBGRADER_EXECUTION", None)
+    if nbgrader_execution is not None:
+        env["NBGRADER_EXECUTION"] = nbgrader_execution
     NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True, record_timing=False,
                    resources={"metadata": {"path": str(workdir)}}).execute(env=env, cwd=str(workdir))
 
@@ -47,7 +49,7 @@ def describe(nb: nbformat.NotebookNode, index: int) -> str:
     return f"cell {index} (id {cell.get('id')!r}): {cell.source[:80]!r}"
 
 
-# ---------------------------------------------------------------- the engine and demos, in this process
+# ---------------------------------------------------------------- a check's lines and the demos, in this process
 
 def test_blank_check_prints_its_line_outside_nbgrader_and_raises_under_it(monkeypatch, capsys):
     check = REGISTRY["sigmoid"]

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from nb_helpers.conventions import SETUP_ID
+from nb_helpers.conventions import SETUP_ID, checked_exercise, is_solution_cell, nbgrader_meta
 
 REPO = Path(__file__).resolve().parents[1]
 WORDS_PER_MINUTE = 150
@@ -109,18 +109,15 @@ def stars_of(heading: str) -> int:
     return len(m.group(1)) if m else 0
 
 
-def _nbgrader(cell: Any) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
 def is_check(cell: Any) -> bool:
-    return cell.cell_type == "code" and bool(_nbgrader(cell).get("grade"))
+    """A check cell (`nb_helpers.conventions.checked_exercise`)."""
+    return checked_exercise(cell) is not None
 
 
 def is_demo(cell: Any) -> bool:
-    """A code cell that is neither the setup, a solution nor a check."""
-    meta = _nbgrader(cell)
-    return cell.cell_type == "code" and not meta.get("solution") and not meta.get("grade") \
+    """A code cell that is neither the setup, a solution nor a graded cell."""
+    meta = nbgrader_meta(cell)
+    return cell.cell_type == "code" and not is_solution_cell(cell) and not meta.get("grade") \
         and meta.get("grade_id") != SETUP_ID and bool(cell.source.strip())
 
 

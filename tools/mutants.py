@@ -158,18 +158,19 @@ def _write_if_changed(path: Path, text: str) -> None:
 
 
 def checks_fingerprint(lesson: str) -> str:
-    """A hash of everything a lesson's checks run besides the solutions: the check engine, the
-    lesson's declarations and its references' modules. mutmut caches verdicts per solution
-    function; when this changes, the lesson's cached verdicts are dropped and every mutant re-run."""
+    """A hash of everything a lesson's checks run besides the solutions: every module of
+    `nb_helpers.checks` but the other lessons' declarations (`lesson*.py`), and the modules of the
+    lesson's references, probes and wrong answers. mutmut caches verdicts per solution function;
+    when this changes, the lesson's cached verdicts are dropped and every mutant re-run."""
     import hashlib
     import inspect
 
-    from nb_helpers.checks import kernel
+    import nb_helpers.checks
     from nb_helpers.checks.declaration import REGISTRY
 
-    engine = ("declaration.py", "collection.py", "outcome.py", "judgement.py", "kernel.py", "traps.py", "plain.py",
-              "families.py")
-    files = {Path(kernel.__file__).with_name(n) for n in engine}
+    package = Path(nb_helpers.checks.__file__).parent
+    files = {p for p in package.glob("*.py") if not p.name.startswith("lesson")}
+    files |= set(package.glob(f"lesson{lesson[:2]}_*.py"))  # this lesson's declarations
     for check in (c for c in REGISTRY.values() if c.lesson == lesson):
         for obj in (check.reference, check.probe, *(w.func for w in check.wrong)):
             module = inspect.getmodule(obj) if obj is not None else None

@@ -10,7 +10,9 @@ The declarations live in `lesson*.py`; adding a lesson module adds its checks.
 Modules: `declaration` (what a check is: `Check`, `Case`, `WrongAnswer`, the registry, seeds),
 `collection` (runs the code under test: the untrusted side), `outcome` (the record of one case's
 outcome that crosses to the judge), `judgement` (compares with the reference: the trusted side),
-`kernel` (what a check cell runs in the notebook), `plain` (plain data), `traps` (delegation traps).
+`kernel` (what a check cell runs in the notebook), `plain` (plain data), `traps` (delegation traps),
+`families` (random case families shared by the declarations), `clauses` (each exercise's contract and
+the wrong answers that exercise its clauses).
 """
 
 from __future__ import annotations

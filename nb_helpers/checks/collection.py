@@ -4,7 +4,8 @@ what happened as `outcome.Outcome` records.
 This runs wherever the student's code lives: in the notebook's kernel for feedback, in the fork
 server's sandboxed child at grading (`nb_helpers.grading.forkserver`). It traps forbidden callables,
 records RuntimeWarnings and detects mutation of the inputs; it never judges, and never imports the
-judge (`judgement`), whose reference results must not be reachable from the student's process.
+judge (`judgement`): at grading, the verdict is decided in the trusted process, from the outcomes
+alone.
 """
 
 from __future__ import annotations

@@ -161,7 +161,7 @@ def _compare_numbers(a: np.ndarray, e: np.ndarray, rtol: float, atol: float) -> 
     return None
 
 
-def _same_outcome(check: Check, a: Outcome, b: Outcome) -> bool:
+def _same_outcome(a: Outcome, b: Outcome) -> bool:
     """Do two outcomes look the same (used to recognise a known wrong answer)? Changing an input
     in place is part of the outcome: an answer that does is told so, one that does not is not."""
     if a.get("status") != b.get("status") or bool(a.get("mutated")) != bool(b.get("mutated")):
@@ -182,20 +182,16 @@ def _same_outcome(check: Check, a: Outcome, b: Outcome) -> bool:
     return _compare(av, bv, "plain", 1e-6, 1e-9) is None
 
 
-def _hint_for(check: Check, case: Case, actual: Outcome, warned: bool) -> str:
-    """The hint of the first declared wrong answer that reproduces the student's outcome."""
-    return _explain(check, case, actual, warned)[0]
-
-
 def _explain(check: Check, case: Case, actual: Outcome, warned: bool) -> tuple[str, int | None]:
-    """(`_hint_for`'s hint, the index in `check.wrong` of the wrong answer it came from, or None)."""
+    """(the hint of the first declared wrong answer that reproduces the student's outcome, else the
+    case's or the check's own hint; the index in `check.wrong` of that wrong answer, or None)."""
     if actual.get("status") in ("missing", "delegated"):
         return "", None  # nothing was computed: the problem line says it all
     for index, wrong in enumerate(check.wrong):
         with quiet():
             w = collect_one(check, wrong.func, case, None, None, ())
         same_warnings = [x["message"] for x in w["warnings"]] == [x["message"] for x in actual.get("warnings", [])]
-        if same_warnings and _same_outcome(check, actual, w):
+        if same_warnings and _same_outcome(actual, w):
             return wrong.hint, index
     for index, wrong in enumerate(check.wrong if warned else ()):
         with quiet():
@@ -207,10 +203,9 @@ def _explain(check: Check, case: Case, actual: Outcome, warned: bool) -> tuple[s
     return case.hint or check.hint, None
 
 
-def judge(check: Check, cases: Sequence[Case], outcomes: Any, *, redact: bool = False,
-          expected: Sequence[Outcome] | None = None) -> Verdict:
+def judge(check: Check, cases: Sequence[Case], outcomes: Any, *, redact: bool = False) -> Verdict:
     """Compare the outcomes of the code under test (one `Outcome` per case, as plain data from
-    wherever it ran) with the reference's (`expected`, else computed here), case by case.
+    wherever it ran) with the reference's, computed here, case by case.
 
     Anything but a list of valid outcomes, one per case, fails ("no usable result"). With `redact`,
     failures on random (hidden) cases never show inputs or values.
@@ -224,9 +219,8 @@ def judge(check: Check, cases: Sequence[Case], outcomes: Any, *, redact: bool = 
         return Verdict(check.id, False, n, f"{check.id}: not implemented yet", not_implemented=True, reason="not_implemented")
     if check.score is not None:  # judged by its own rule (a threshold), not against the reference
         return check.score(check, cases, outcomes, redact)
-    if expected is None:
-        with quiet(), python_random_for_this_thread_only():
-            expected = collect(check, check.reference, cases, trap=False)
+    with quiet(), python_random_for_this_thread_only():
+        expected = collect(check, check.reference, cases, trap=False)
     failures = 0
     first: str | None = None
     found: dict[str, Any] = {}

@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 from typing import Any, Callable
 
-from . import plain
+from ..conventions import NBGRADER_EXECUTION_ENV
+from . import outcome
 from .collection import collect, namespace_of, preserved_state
 from .declaration import REGISTRY, Check, lesson_references, practice_seed
 from .outcome import Verdict
@@ -20,9 +21,11 @@ __all__ = ["run_check", "check_verdict", "exercise_checks", "LAST_VERDICTS", "no
            "autograde_skip_line", "grading"]
 
 
-def grading() -> bool:
-    """True while nbgrader executes the notebook (`NBGRADER_EXECUTION` set: validate, autograde)."""
-    return bool(os.environ.get("NBGRADER_EXECUTION"))
+def grading(mode: str | None = None) -> bool:
+    """True while nbgrader executes the notebook (`NBGRADER_EXECUTION` set: validate, autograde);
+    with `mode`, only while it does so for that command ("validate" or "autograde")."""
+    value = os.environ.get(NBGRADER_EXECUTION_ENV)
+    return bool(value) if mode is None else value == mode
 
 
 def not_implemented_line(exercise: str) -> str:
@@ -43,9 +46,13 @@ def check_verdict(check: Check, obj: Any, *, seed: int | None = None, allow_refe
     with preserved_state():
         namespace = namespace_of(obj)
         isolation = lesson_references(check.lesson, except_id=check.id)
-        # through JSON, as from the fork server's child: the judge sees exactly what grading would
-        outcomes = plain.decode(plain.encode(collect(check, obj, cases, namespace, isolation,
-                                                     allow_reference=allow_reference)))
+        # through JSON, as from the fork server's child: the judge sees exactly what grading would,
+        # and the record is validated as grading validates it (a garbled one: "no usable result")
+        collected = collect(check, obj, cases, namespace, isolation, allow_reference=allow_reference)
+        try:
+            outcomes: Any = outcome.from_json(outcome.to_json(collected), len(cases))
+        except outcome.OutcomeError:
+            outcomes = None
         return judge(check, cases, outcomes)
 
 
@@ -70,7 +77,7 @@ def run_check(check: Check, obj: Any, *, seed: int | None = None, allow_referenc
     the first error and ignore the `raises-exception` tag).
     `allow_reference` is for the course's own tests, which hand the reference itself to its check.
     """
-    if check.time_limit is not None and os.environ.get("NBGRADER_EXECUTION") == "autograde":
+    if check.time_limit is not None and grading("autograde"):
         print(autograde_skip_line(check.id))  # the grader runs it in its sandbox; this output is replaced
         return
     verdict = check_verdict(check, obj, seed=seed, allow_reference=allow_reference)

@@ -1,4 +1,4 @@
-"""Checks of lesson 01 (activation and output functions): declarations only, run by the engine."""
+"""Checks of lesson 01 (activation and output functions): declarations only, run by `collection` and judged by `judgement`."""
 
 from __future__ import annotations
 

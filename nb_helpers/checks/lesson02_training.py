@@ -63,7 +63,7 @@ def _unhide(kwargs: dict) -> tuple[bool, dict]:
 
 
 def _reraise_control(exc: BaseException) -> None:
-    """Exceptions the engine must see itself: blanks, delegation, interrupts."""
+    """Exceptions `collection` must see itself: blanks, delegation, interrupts."""
     if isinstance(exc, (NotImplementedError, DelegationError, KeyboardInterrupt)):
         raise exc
 
@@ -250,7 +250,7 @@ register(Check(
 def _probe_stratified(obj, args, kwargs):
     hidden, kwargs = _unhide(kwargs)
     y = args[0]
-    labels = y.copy()  # what the probe reads and later calls get: an answer that modifies y is reported by the engine
+    labels = y.copy()  # what the probe reads and later calls get: an answer that modifies y is reported by `collection`
     rest = {k: v for k, v in kwargs.items() if k != "seed"}
     seed = kwargs.get("seed", 0)
     status, parts = _int_parts(obj(y, **rest, seed=seed), 3, "a tuple of 3 index arrays (train, val, test)")

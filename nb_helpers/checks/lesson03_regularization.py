@@ -1,9 +1,9 @@
-"""Checks of lesson 03 (regularization and optimization): declarations only, run by the engine.
+"""Checks of lesson 03 (regularization and optimization): declarations only, run by `collection` and judged by `judgement`.
 
 Torch exercises are checked on float64 tensors. Where the contract is about *behaviour* (a
 `params` argument read once as a generator, gradients clipped in place, optimizer state kept in a
 list, dropout's randomness), a `probe` runs the scenario and returns what is observable as plain
-data; the engine compares that with the reference's. Every case is rebuilt from its own seed
+data; `judgement` compares that with the reference's. Every case is rebuilt from its own seed
 (`Case(make=...)`), so the grader can rebuild it in another process.
 """
 

@@ -1,4 +1,4 @@
-"""Checks of lesson 04 (advanced training approaches): declarations only, run by the engine.
+"""Checks of lesson 04 (advanced training approaches): declarations only, run by `collection` and judged by `judgement`.
 
 Class exercises (the optimizers, SWA) and callables that take callbacks (`random_restarts`) are driven
 through *scenarios*: a `probe` builds every input from a seed described in the case (so the same case

@@ -8,7 +8,6 @@ from types import CodeType
 from typing import Any
 
 from ..conventions import DEFAULT_PREAMBLE, is_setup_cell, is_solution_cell
-from ..conventions import nbgrader_meta as nbgrader_meta  # re-exported: the grading modules read it from here
 
 
 def source_of(cell: Any) -> str:

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..conventions import GRADING_SEED_ENV
-
 
 @dataclass
 class Course:
@@ -46,8 +44,10 @@ def load_course(course_dir: Path, db_url: str | None, student: str | None) -> Co
     finally:
         os.chdir(cwd)
     config.CourseDirectory.root = coursedir.root  # absolute: the config travels to other folders and hosts
+    from .verdict import environment_seed
+
     # the hidden cases' secret comes from the coordinator's environment, not each worker's
-    seed = os.environ.get(GRADING_SEED_ENV)
+    seed = environment_seed()
     if seed and "instructor_seed" not in config.VerdictPreprocessor:
         config.VerdictPreprocessor.instructor_seed = seed
     return Course(config=config, coursedir=coursedir)

@@ -1,7 +1,7 @@
 """What each student got wrong, per exercise: the diagnosis recorded at autograde, beside the grades.
 
 `VerdictPreprocessor` writes, into each check cell's metadata (key `METADATA_KEY`), what it found:
-the status (one of `STATUSES`), for a failure the declared wrong answer the first failing case
+the status (a `nb_helpers.verdict_status.VerdictStatus`), for a failure the declared wrong answer the first failing case
 matched (its stable id, `nb_helpers.checks.declaration.wrong_answer_ids`; None: unexplained), the hint
 and the message the student read, how many cases failed and the credit (1 or 0; with
 `VerdictPreprocessor.credit = "fraction"`, the fraction of cases passed). `RecordDiagnosis`,
@@ -21,15 +21,11 @@ from typing import Any, Iterable
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from ..conventions import check_id, checked_exercise, nbgrader_meta
-from ..verdict_status import VERDICT_STATUSES, VerdictStatus
+from ..conventions import check_cells, check_id, nbgrader_meta
+from ..verdict_status import VerdictStatus
 
 TABLE_NAME = "nb_helpers_diagnosis"
 METADATA_KEY = "nb_helpers_diagnosis"
-
-#: The statuses a row may have (`nb_helpers.verdict_status.VerdictStatus`); for a failure, `mistake`
-#: says which declared wrong answer it was, or None: unexplained.
-STATUSES = VERDICT_STATUSES
 
 
 @dataclass
@@ -131,11 +127,6 @@ def load(db_url: str, assignment: str, student: str | None = None) -> list[Row]:
             return [Row(**{n: m[n] for n in names}) for m in conn.execute(query).mappings()]
     finally:
         engine.dispose()
-
-
-def check_cells(nb: Any) -> list[tuple[str, Any]]:
-    """(exercise, cell) of the notebook's graded check cells (grade_id `test_<exercise>`), in order."""
-    return [(exercise, cell) for cell in nb.cells if (exercise := checked_exercise(cell)) is not None]
 
 
 def rows_of(nb: Any, assignment: str, student: str, notebook: str) -> list[Row]:

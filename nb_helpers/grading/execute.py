@@ -31,7 +31,7 @@ from traitlets import Enum, Float, Integer, List, Unicode
 
 from nbgrader.preprocessors import Execute
 
-from .compat import wrap_get_msg
+from ..compat import wrap_get_msg
 from .sandbox import SandboxSettings
 from .spawn import in_spawner_thread
 

@@ -35,7 +35,6 @@ from ..verdict_status import PROBLEM_STATUSES
 from .diagnosis import Row, load
 
 LOW_DISCRIMINATION = 0.2  # exam boards' usual threshold: below it an item hardly separates strong from weak
-PROBLEMS = PROBLEM_STATUSES
 
 
 @dataclass
@@ -158,9 +157,9 @@ def write_csv(analysis: Analysis, out: Path, low: float = LOW_DISCRIMINATION) ->
         paths.append(path)
 
     table("exercises.csv", ["exercise", "students", "passed", "pass_rate", "failed", "not_implemented",
-                            *PROBLEMS, "difficulty", "discrimination", "flag"],
+                            *PROBLEM_STATUSES, "difficulty", "discrimination", "flag"],
           ([e.id, e.n, e.passed, _fmt(e.pass_rate), e.statuses["failed"], e.unfinished,
-            *(e.statuses[p] for p in PROBLEMS), _fmt(e.difficulty), _fmt(e.discrimination), e.flag(low)]
+            *(e.statuses[p] for p in PROBLEM_STATUSES), _fmt(e.difficulty), _fmt(e.discrimination), e.flag(low)]
            for e in analysis.exercises))
     table("mistakes.csv", ["exercise", "mistake", "count", "hint"],
           ([e.id, m, c, e.hints[m]] for e in analysis.exercises for m, c in _ranked(e.mistakes)))
@@ -291,7 +290,7 @@ def render_html(analysis: Analysis, top: int = 5, low: float = LOW_DISCRIMINATIO
     parts.append(_table(
         ["exercise", "passed", "pass rate", "not attempted", "other failures", "difficulty", "discrimination", "flag"],
         ([f"<a href=\"#ex-{_e(e.id)}\"><code>{_e(e.id)}</code></a>", f"{e.passed} / {e.n}", f"{e.pass_rate:.0%}",
-          str(e.unfinished), _e(", ".join(f"{p.replace('_', ' ')} {e.statuses[p]}" for p in PROBLEMS if e.statuses[p])),
+          str(e.unfinished), _e(", ".join(f"{p.replace('_', ' ')} {e.statuses[p]}" for p in PROBLEM_STATUSES if e.statuses[p])),
           _fmt(e.difficulty, 2), _fmt(e.discrimination, 2), f'<span class="flag">{_e(e.flag(low))}</span>']
          for e in analysis.exercises), numeric=(1, 2, 3, 5, 6)))
     parts.append(f"<figure><img src=\"{figs['pass_rates']}\" alt=\"Bar chart of the fraction of students who passed "

@@ -18,7 +18,7 @@ import jsonschema
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 
-from .compat import use_nbgrader_jsonschema
+from ..compat import use_nbgrader_jsonschema
 
 
 @functools.lru_cache(maxsize=16)

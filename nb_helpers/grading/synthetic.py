@@ -9,17 +9,19 @@ from typing import Any
 
 import nbformat
 
-from ..conventions import SETUP_ID, check_id, checked_exercise, nbgrader_meta
+from ..conventions import SETUP_ID, check_cells, check_id, is_solution_cell, nbgrader_meta
 
 #: A solution cell that breaks every trick an honest-looking notebook could play on its own kernel.
 TAMPERING = r'''
 import sys, warnings
 import numpy as np
 import nb_helpers.checks as _checks
-from nb_helpers.checks import kernel as _engine
-for _name in list(_engine.REGISTRY):        # every check now "passes" in this kernel
+from nb_helpers.checks import judgement as _judgement, kernel as _kernel
+from nb_helpers.checks.outcome import Verdict as _Verdict
+for _name in list(_kernel.REGISTRY):        # every check now "passes" in this kernel
     setattr(_checks, _name, lambda f, _n=_name: print(f"{_n}: all 8 checks passed"))
-_engine.run_check = lambda *a, **k: None
+_kernel.run_check = lambda *a, **k: None
+_judgement.judge = lambda check, cases, *a, **k: _Verdict(check.id, True, len(cases))  # and the judge agrees
 np.allclose = lambda *a, **k: True          # every comparison now "matches"
 np.testing.assert_allclose = lambda *a, **k: None
 class _EqualsAnything(float):
@@ -39,11 +41,11 @@ def read(path: Path) -> Any:
 
 def solution_cell(nb: Any, exercise: str) -> Any:
     for cell in nb.cells:
-        if cell.cell_type == "code" and nbgrader_meta(cell).get("solution") and nbgrader_meta(cell).get("grade_id") == exercise:
+        if is_solution_cell(cell) and nbgrader_meta(cell).get("grade_id") == exercise:
             return cell
     # several exercises may share a cell whose grade_id is the first one's
     for cell in nb.cells:
-        if cell.cell_type == "code" and nbgrader_meta(cell).get("solution") and (
+        if is_solution_cell(cell) and (
                 f"def {exercise}(" in cell.source or f"class {exercise}" in cell.source):
             return cell
     raise KeyError(f"no solution cell defines {exercise!r}")
@@ -51,7 +53,7 @@ def solution_cell(nb: Any, exercise: str) -> Any:
 
 def exercises(nb: Any) -> list[str]:
     """Exercise ids of a notebook, from its check cells (grade_id `test_<id>`), in order."""
-    return [e for e in map(checked_exercise, nb.cells) if e is not None]
+    return [exercise for exercise, _ in check_cells(nb)]
 
 
 def with_wrong_answer(nb: Any, exercise: str, source: str | None = None) -> Any:

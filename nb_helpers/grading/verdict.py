@@ -16,8 +16,8 @@ from traitlets import Dict, Enum, Float, Unicode
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from ..conventions import CHECK_PREFIX, GRADING_SEED_ENV
-from .cells import nbgrader_meta, student_program
+from ..conventions import GRADING_SEED_ENV, checked_exercise
+from .cells import student_program
 from .diagnosis import METADATA_KEY
 from .client import ForkServerClient, ForkServerError, shared_client, start_shared_server
 from .execute import RESOURCE_KEY, kernel_stopped
@@ -30,16 +30,23 @@ if TYPE_CHECKING:
 # The checks (NumPy, torch) are imported when the first notebook is graded, not with the
 # configuration: every nbgrader command loads nbgrader_config.py, and most never grade.
 
+#: The instructor seed when none is configured (no secret: `seed_warning`).
+UNSET_SEED = "change-me"
 #: Instructor seeds that are no secret: the default and the README's placeholder.
-EXAMPLE_SEEDS = ("", "change-me", "<a secret for this offering>", "a secret for this offering")
+EXAMPLE_SEEDS = ("", UNSET_SEED, "<a secret for this offering>", "a secret for this offering")
+
+
+def environment_seed(default: str | None = None) -> str | None:
+    """The instructor seed from this process's environment (`GRADING_SEED_ENV`); `default` where it is not set."""
+    return os.environ.get(GRADING_SEED_ENV, default)
 
 
 def seed_warning(instructor_seed: str) -> str | None:
     """Why `instructor_seed` must be changed before grading (None: it is set). Anyone who knows the
     seed can compute every student's hidden cases."""
     if instructor_seed.strip() in EXAMPLE_SEEDS:
-        return (f"the instructor seed is {'unset' if instructor_seed.strip() in ('', 'change-me') else 'the example value'}"
-                f" ({instructor_seed!r}): the hidden test cases are public. Set NB_HELPERS_GRADING_SEED to a secret of "
+        return (f"the instructor seed is {'unset' if instructor_seed.strip() in ('', UNSET_SEED) else 'the example value'}"
+                f" ({instructor_seed!r}): the hidden test cases are public. Set {GRADING_SEED_ENV} to a secret of "
                 "this offering (or c.VerdictPreprocessor.instructor_seed, outside version control) and regrade.")
     return None
 
@@ -123,7 +130,7 @@ class VerdictPreprocessor(NbGraderPreprocessor, SandboxSettings):
     in the sandbox `SandboxSettings` describes."""
 
     instructor_seed = Unicode(
-        os.environ.get(GRADING_SEED_ENV, "change-me"),
+        environment_seed(UNSET_SEED),
         help="Secret mixed into the hidden cases' seed (set it per course offering).",
     ).tag(config=True)
     check_timeout = Float(30.0, help="Seconds one exercise's check may run (unless its check sets a time limit "
@@ -171,11 +178,9 @@ class VerdictPreprocessor(NbGraderPreprocessor, SandboxSettings):
         if self._prefix:
             cwd = "/tmp"  # the sandbox sees no course files; the child works in its private /tmp
         for index, cell in enumerate(nb.cells):
-            meta = nbgrader_meta(cell)
-            grade_id = str(meta.get("grade_id", ""))
-            if cell.cell_type != "code" or not meta.get("grade") or not grade_id.startswith(CHECK_PREFIX):
+            exercise = checked_exercise(cell)
+            if exercise is None:
                 continue
-            exercise = grade_id[len(CHECK_PREFIX):]
             if exercise not in REGISTRY:
                 yield index, cell, exercise, None
                 continue

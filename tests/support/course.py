@@ -17,8 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from nb_helpers.grading.parallel.environ import DASK_NANNY_VARIABLES
-
 REPO = Path(__file__).resolve().parents[2]
 LESSONS = sorted(p.name for p in (REPO / "solutions").iterdir() if (p / f"{p.name}.ipynb").exists())
 
@@ -67,6 +65,9 @@ def instructor_env(**extra: str) -> dict[str, str]:
     bars, the test seed and this interpreter's scripts first on PATH (nbgrader runs `alembic` and
     the kernel from there), and without the variables a local Dask cluster started earlier in this
     process left in it; then `extra`."""
+    # imported here, not at the top: importing grading.parallel patches jsonschema for the whole process
+    from nb_helpers.grading.parallel.environ import DASK_NANNY_VARIABLES
+
     env = dict(os.environ, OMP_NUM_THREADS="1", TQDM_DISABLE="1", NB_HELPERS_GRADING_SEED="test-seed")
     for name in DASK_NANNY_VARIABLES:
         env.pop(name, None)
@@ -107,9 +108,8 @@ def student_notebook(lesson: str, keep_tags: bool = True) -> Any:
 
 
 def check_cells(nb: Any) -> dict[int, str]:
-    """{cell index: exercise id} of the notebook's check cells (nbgrader grade_id `test_<id>`)."""
-    from nb_helpers.conventions import CHECK_PREFIX, nbgrader_meta
+    """{cell index: exercise id} of the notebook's check cells (`nb_helpers.conventions.checked_exercise`)."""
+    from nb_helpers.conventions import checked_exercise
 
-    return {i: str(nbgrader_meta(c)["grade_id"])[len(CHECK_PREFIX):] for i, c in enumerate(nb.cells)
-            if c.cell_type == "code" and nbgrader_meta(c).get("grade")
-            and str(nbgrader_meta(c).get("grade_id", "")).startswith(CHECK_PREFIX)}
+    exercises = {i: checked_exercise(c) for i, c in enumerate(nb.cells)}
+    return {i: exercise for i, exercise in exercises.items() if exercise is not None}

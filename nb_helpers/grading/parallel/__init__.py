@@ -17,7 +17,7 @@ Importing the package is cheap (no nbgrader, no Dask): the command starts its lo
 fork server, whose imports take seconds, before it imports anything heavy itself.
 """
 
-from ..compat import skip_iri_format_checks
+from ...compat import skip_iri_format_checks
 
 # The coordinator and each worker read notebooks: they skip jsonschema's slow `iri` format checks.
 skip_iri_format_checks()

@@ -40,7 +40,9 @@ class UsageError(RuntimeError):
 
 
 @dataclass
-class Outcome:
+class ClassRunResult:
+    """What one run did with the class's submissions: graded, failed (student, why), skipped (up to date)."""
+
     graded: list[GradeResult] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
@@ -76,15 +78,6 @@ def source_files(course: Course, assignment: str) -> dict[str, bytes]:
     return read_tree(path) if path.is_dir() else {}
 
 
-def hidden_paths(course: Course) -> list[str]:
-    """The real course's folders, which students' code must not see even on a local worker."""
-    paths = [course.coursedir.root]
-    db_url = course.coursedir.db_url
-    if db_url.startswith("sqlite:///"):
-        paths.append(os.path.dirname(os.path.abspath(db_url[len("sqlite:///"):])))
-    return paths
-
-
 @contextlib.contextmanager
 def shared_verdict_server(course: Course) -> Iterator[str]:
     """One verdict fork server for all the local workers, started now, so that its imports overlap
@@ -111,7 +104,7 @@ def shared_verdict_server(course: Course) -> Iterator[str]:
 
 
 def grade(course: Course, assignment: str, get_client: Callable[[], Any], *, force: bool,
-          progress: bool = True, verdict_socket: str = "") -> Outcome:
+          progress: bool = True, verdict_socket: str = "") -> ClassRunResult:
     """Autograde the assignment's submissions on `get_client()`'s workers and record them; returns
     what happened. `verdict_socket`: a verdict fork server the workers share (local workers only)."""
     from .engines import shared_engines
@@ -121,11 +114,12 @@ def grade(course: Course, assignment: str, get_client: Callable[[], Any], *, for
 
 
 def _grade(course: Course, assignment: str, get_client: Callable[[], Any], *, force: bool, progress: bool,
-           verdict_socket: str) -> Outcome:
+           verdict_socket: str) -> ClassRunResult:
     from distributed import KilledWorker, Variable, as_completed
     from distributed.client import FutureCancelledError
     from tqdm import tqdm
 
+    from ..sandbox import hidden_paths
     from .record import Recorder
     from .scratch import UnknownAssignment, template_gradebook
     from .worker import grade_submission
@@ -141,7 +135,7 @@ def _grade(course: Course, assignment: str, get_client: Callable[[], Any], *, fo
         raise UsageError(f"no submissions of {assignment!r} in {where}")
 
     recorder = Recorder(course.config, cd, assignment)
-    outcome = Outcome()
+    outcome = ClassRunResult()
     todo: dict[str, Path] = {}
     for student, path in submissions.items():
         recorder.clean_leftovers(student)
@@ -155,7 +149,7 @@ def _grade(course: Course, assignment: str, get_client: Callable[[], Any], *, fo
         return outcome
 
     shared = dict(assignment=assignment, config=course.config, gradebook=template,
-                  source_files=source_files(course, assignment), hidden_paths=hidden_paths(course),
+                  source_files=source_files(course, assignment), hidden_paths=hidden_paths(course.config, cd.db_url),
                   verdict_socket=verdict_socket, environ=dict(environ.ORIGINAL))
     client = get_client()
     run_id = uuid.uuid4().hex[:8]
@@ -196,7 +190,7 @@ def _attempts(client: Any, key: str) -> int:
         return MAX_ATTEMPTS
 
 
-def _finish(recorder: Any, result: GradeResult, outcome: Outcome) -> None:
+def _finish(recorder: Any, result: GradeResult, outcome: ClassRunResult) -> None:
     """Record one returned submission: grades first, then the autograded folder in one rename."""
     try:
         recorder.begin(result.student)
@@ -223,7 +217,7 @@ def warn_about_seed(course: Course) -> None:
         print(f"{bar}\nnb-helpers-grade: WARNING: {problem}\n{bar}", file=sys.stderr)
 
 
-def report(outcome: Outcome, seconds: float) -> None:
+def report(outcome: ClassRunResult, seconds: float) -> None:
     graded = len(outcome.graded)
     retried = [r for r in outcome.graded if r.attempt > 1]
     print(f"graded {graded}, skipped {len(outcome.skipped)} (already autograded; --force regrades), "
@@ -238,7 +232,7 @@ def report(outcome: Outcome, seconds: float) -> None:
         print(f"  FAILED {student}: {reason}")
 
 
-def write_report(path: Path, assignment: str, outcome: Outcome, seconds: float) -> None:
+def write_report(path: Path, assignment: str, outcome: ClassRunResult, seconds: float) -> None:
     """The run as JSON: wall time, and per student the worker, when it began and how long it took
     to grade, the tries, and whose fork server computed the verdicts ("shared": the one
     the coordinator started for its local workers)."""

@@ -18,7 +18,7 @@ import contextlib
 import threading
 from typing import Any, Iterator
 
-from ..compat import nbgrader_create_engine
+from ...compat import nbgrader_create_engine
 
 _engines: dict[tuple[str, tuple[tuple[str, Any], ...]], Any] = {}
 _lock = threading.Lock()

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..compat import nbgrader_alembic_version
+from ...compat import nbgrader_alembic_version
 
 _unsynced: set[str] = set()
 

@@ -1,4 +1,6 @@
-"""The check engine's rules, on small declarations made for the test."""
+"""How a check judges an answer, on small declarations made for the test: the kernel's `run_check`
+and its lines, the collection of one outcome per case, the versioned outcome record, and the
+judgement of the outcomes against the reference."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """Every replacement of a third-party library's internal, in one module.
 
-The feature modules hold what goes in (`schema`, `execute`, `parallel.engines`, `parallel.scratch`);
-the functions here do the replacing (`env` calls one in the student's kernel), and each says which internal it touches, why, and which
-versions it was verified on (`VERIFIED`). The course's own subclasses also override or call a few
+The feature modules hold what goes in (`grading.schema`, `grading.execute`, `grading.parallel.engines`,
+`grading.parallel.scratch`); the functions here do the replacing (`env` calls one in the student's
+kernel, so this module lies outside `grading`), and each says which internal it touches, why, and
+which versions it was verified on (`VERIFIED`). The course's own subclasses also override or call a few
 internals without replacing anything (`DEPENDS_ON` lists them). tests/test_compat.py checks that
 every internal still has the shape relied on here and that the installed versions are among
 those verified: after an upgrade it names what to re-check. pyproject.toml keeps nbgrader to 0.9.x.
@@ -56,7 +57,7 @@ def unverified_versions() -> list[str]:
             continue  # nothing of it is patched where it is not installed
         if installed.split("+")[0] not in versions:
             recheck = ", ".join(name for name, dists in DEPENDS_ON.items() if dist in dists)
-            problems.append(f"{dist} {installed} is not a version nb_helpers.grading.compat was verified on "
+            problems.append(f"{dist} {installed} is not a version nb_helpers.compat was verified on "
                             f"({', '.join(versions)}): re-check {recheck} and update VERIFIED")
     return problems
 

@@ -4,6 +4,7 @@ needs from outside Python (COURSE_REQUIRE_ALL) is in tests/support/requirements.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -14,13 +15,14 @@ from tests.support.course import LESSONS
 
 
 @pytest.fixture(scope="session")
-def released_course(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Any:
+def released_course(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """`released_course(dest, lessons=..., drills=..., config=...)`: a released course copied to
     `dest`, each distinct one released once per test run (tests.support.course.released_course)."""
     from tests.support.course import released_course as release
 
     base = tmp_path_factory.getbasetemp()
-    cache = (base.parent if worker_id != "master" else base) / "released-courses"  # one per run, shared by workers
+    # one cache per run: under xdist, beside the workers' own temporary folders, which it shares
+    cache = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "released-courses"
     return lambda dest, **kwargs: release(dest, cache, **kwargs)
 
 

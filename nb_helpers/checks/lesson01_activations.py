@@ -20,7 +20,6 @@ def arr(*values: float) -> np.ndarray:
     return np.array(values, dtype=np.float64)
 
 
-STABLE = "the same formula, rearranged so that exp() only ever sees arguments ≤ 0."
 OVERFLOW_NEG_X = "np.exp(-x) overflows for x ≪ 0; for negative x use e^x / (1 + e^x) (or compute e^{-|x|} once)."
 WHERE_BOTH = ("np.where evaluates both branches on every element, so the branch you meant to avoid still "
               "overflows; compute z = np.exp(-np.abs(x)) once and build both branches from z.")

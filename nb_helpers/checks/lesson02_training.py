@@ -160,10 +160,6 @@ def _probe_tvt(obj, args, kwargs):
     return obs
 
 
-def _tvt_sizes(n, val_frac, test_frac, rounding):
-    return rounding(n * val_frac), rounding(n * test_frac)
-
-
 def _tvt_variant(rounding=round, rng_of=np.random.default_rng, overlap=False):
     def split(n, val_frac=0.1, test_frac=0.1, seed=0):
         n_val, n_test = rounding(n * val_frac), rounding(n * test_frac)

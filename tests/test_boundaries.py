@@ -3,27 +3,11 @@ that runs students' answers (the fork server, `checks.collection`) never loads t
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import textwrap
-
-from tests.support.course import REPO
-
-
-def loaded_after(code: str) -> list[str]:
-    """The `nb_helpers` modules a fresh interpreter has loaded after running `code` in the repository root."""
-    script = textwrap.dedent(code) + "\nimport sys, json\nprint(json.dumps(sorted(m for m in sys.modules if m.startswith('nb_helpers'))))\n"
-    env = dict(os.environ, OMP_NUM_THREADS="1", MPLBACKEND="Agg")
-    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=300)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1])
+from tests.support.probes import modules_loaded_by
 
 
 def test_serial_grading_does_not_import_the_parallel_package():
-    loaded = loaded_after("""
+    loaded = modules_loaded_by("""
         from pathlib import Path
         from traitlets.config import Config
         config = Config()
@@ -39,7 +23,7 @@ def test_serial_grading_does_not_import_the_parallel_package():
 
 
 def test_collection_does_not_import_the_judge():
-    loaded = loaded_after("import nb_helpers.checks.collection")
+    loaded = modules_loaded_by("import nb_helpers.checks.collection")
     assert "nb_helpers.checks.collection" in loaded
     assert "nb_helpers.checks.judgement" not in loaded
 
@@ -47,7 +31,7 @@ def test_collection_does_not_import_the_judge():
 def test_the_fork_server_and_its_children_import_neither_the_judge_nor_the_authoring_tools():
     """The server's own imports, its prepared setup cell and a child that collects the outcomes of
     an answer: the answer itself reports what its process has loaded."""
-    loaded = loaded_after("""
+    loaded = modules_loaded_by("""
         import json
         from nb_helpers import checks  # noqa: F401 - as the server's warm-up does
         from nb_helpers.checks import outcome

@@ -8,13 +8,10 @@ the grader load only what they compare with.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
-
 import pytest
 
 import nb_helpers.checks as checks
+from tests.support.probes import modules_loaded_by
 
 #: Modules of figures, widgets and the lessons' demos (never a reference module).
 FIGURE_MODULES = {"nb_helpers.plots", "nb_helpers.widgets", "nb_helpers.complexity", "nb_helpers.regularization_demos",
@@ -33,13 +30,5 @@ def test_every_check_has_a_reference_in_a_reference_module():
 
 @pytest.mark.parametrize("module", reference_modules())
 def test_reference_module_imports_neither_matplotlib_nor_ipywidgets(module):
-    probe = textwrap.dedent(f"""
-        import importlib, sys
-        importlib.import_module({module!r})
-        loaded = sorted(name for name in ("matplotlib", "ipywidgets") if name in sys.modules)
-        print(",".join(loaded))
-    """)
-    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
-                          env={"OMP_NUM_THREADS": "1", "PATH": ""})
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.strip() == "", f"importing {module} imports {proc.stdout.strip()}"
+    loaded = modules_loaded_by(f"import {module}")
+    assert not {"matplotlib", "ipywidgets"} & loaded, f"importing {module} imports matplotlib or ipywidgets"
